@@ -1,0 +1,3 @@
+// doctest's main, alone in its translation unit.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
