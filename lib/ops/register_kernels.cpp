@@ -1,0 +1,12 @@
+#include "ops/register_kernels.h"
+
+#include "ops/registry.h"
+
+namespace pare {
+
+void register_all_kernels(KernelRegistry& registry) {
+    // Fast kernels before reference ones only matters for readability: candidates() sorts by rank.
+    register_unary_kernels(registry);
+}
+
+}  // namespace pare

@@ -1,0 +1,14 @@
+// One registration function per kernel file group; register_kernels.cpp calls them all. Explicit calls rather
+// than static registrars, so nothing depends on the linker keeping unreferenced objects.
+#pragma once
+
+namespace pare {
+
+class KernelRegistry;
+
+void register_all_kernels(KernelRegistry& registry);
+
+// Reference kernels (lib/ops/ref).
+void register_unary_kernels(KernelRegistry& registry);
+
+}  // namespace pare
