@@ -10,5 +10,11 @@ void register_all_kernels(KernelRegistry& registry);
 
 // Reference kernels (lib/ops/ref).
 void register_unary_kernels(KernelRegistry& registry);
+// Reference kernels of pare's private ops (lib/ops/private_reference.cpp).
+void register_private_reference_kernels(KernelRegistry& registry);
+
+// oneDNN kernels (lib/ops/cpu).
+void register_onednn_conv_kernels(KernelRegistry& registry);
+void register_onednn_matmul_kernels(KernelRegistry& registry);
 
 }  // namespace pare
