@@ -10,6 +10,12 @@ void register_all_kernels(KernelRegistry& registry) {
     register_private_reference_kernels(registry);
     register_onednn_conv_kernels(registry);
     register_onednn_matmul_kernels(registry);
+    register_onednn_pool_kernels(registry);
+    register_onednn_softmax_kernels(registry);
+    register_onednn_normalization_kernels(registry);
+    register_onednn_transpose_kernels(registry);
+    register_onednn_eltwise_kernels(registry);
+    register_onednn_binary_kernels(registry);
 }
 
 }  // namespace pare

@@ -16,5 +16,11 @@ void register_private_reference_kernels(KernelRegistry& registry);
 // oneDNN kernels (lib/ops/cpu).
 void register_onednn_conv_kernels(KernelRegistry& registry);
 void register_onednn_matmul_kernels(KernelRegistry& registry);
+void register_onednn_pool_kernels(KernelRegistry& registry);
+void register_onednn_softmax_kernels(KernelRegistry& registry);
+void register_onednn_normalization_kernels(KernelRegistry& registry);
+void register_onednn_transpose_kernels(KernelRegistry& registry);
+void register_onednn_eltwise_kernels(KernelRegistry& registry);
+void register_onednn_binary_kernels(KernelRegistry& registry);
 
 }  // namespace pare
