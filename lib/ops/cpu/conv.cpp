@@ -57,6 +57,8 @@ protected:
         has_added_ = added_ >= 0 && static_cast<int>(inputs.size()) > added_ && inputs[added_].present;
         if (has_added_ && inputs[added_].shape != stored_y) return unsupported("the added input broadcasts");
 
+        set_work(2.0 * static_cast<double>(shape_numel(y)) * static_cast<double>(shape_numel(w_shape) / filters),
+                 4.0 * static_cast<double>(shape_numel(x) + shape_numel(y) + shape_numel(w_shape)));
         const dnnl::memory::desc user_x = user_desc(x), user_y = user_desc(y);
         const dnnl::memory::desc any_x(dnnl_dims(x), dnnl::memory::data_type::f32, tag::any);
         const dnnl::memory::desc any_y(dnnl_dims(y), dnnl::memory::data_type::f32, tag::any);
