@@ -21,6 +21,10 @@ int fuse_gelu(Graph& graph, const std::set<std::string>& keep);
 /// Folds inference BatchNormalization into the preceding Conv or Gemm (constant parameters). Returns folds.
 int fold_batch_norm(Graph& graph, const std::set<std::string>& keep);
 
+/// Rewrites QDQ-quantized Conv, Gemm and MatMul (DequantizeLinear inputs, QuantizeLinear output, optional bias and
+/// Relu/Clip) into QLinearConv / QLinearMatMul or their private extensions. Returns rewrites.
+int fuse_qdq(Graph& graph, const std::set<std::string>& keep);
+
 /// Merges bias and residual Adds and a following activation into Conv, Gemm and MatMul, which become pare's private
 /// ops (graph/fused_ops.h). Returns nodes merged.
 int fuse_activation(Graph& graph, const std::set<std::string>& keep);

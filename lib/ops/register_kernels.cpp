@@ -8,6 +8,7 @@ void register_all_kernels(KernelRegistry& registry) {
     // Fast kernels before reference ones only matters for readability: candidates() sorts by rank.
     register_unary_kernels(registry);
     register_private_reference_kernels(registry);
+    register_private_qlinear_matmul_kernel(registry);
     register_onednn_conv_kernels(registry);
     register_onednn_matmul_kernels(registry);
     register_onednn_pool_kernels(registry);

@@ -12,6 +12,7 @@ void register_all_kernels(KernelRegistry& registry);
 void register_unary_kernels(KernelRegistry& registry);
 // Reference kernels of pare's private ops (lib/ops/private_reference.cpp).
 void register_private_reference_kernels(KernelRegistry& registry);
+void register_private_qlinear_matmul_kernel(KernelRegistry& registry);
 
 // oneDNN kernels (lib/ops/cpu).
 void register_onednn_conv_kernels(KernelRegistry& registry);
