@@ -240,16 +240,6 @@ std::optional<Node> rewrite_product(Graph& graph, const Match& m) {
     return product;
 }
 
-// Removes a DequantizeLinear nothing reads any more (unless kept).
-void remove_if_unread(Graph& graph, const std::string& value, const std::set<std::string>& keep) {
-    const int index = graph.producer(value);
-    if (index < 0 || keep.count(value) || !graph.consumers(value).empty()) return;
-    for (const auto& output : graph.header.output()) {
-        if (output.name() == value) return;
-    }
-    graph.remove_node(static_cast<size_t>(index));
-}
-
 }  // namespace
 
 int fuse_qdq(Graph& graph, const std::set<std::string>& keep) {
@@ -272,8 +262,8 @@ int fuse_qdq(Graph& graph, const std::set<std::string>& keep) {
         for (int index : removed) {
             if (index >= 0) graph.remove_node(static_cast<size_t>(index));
         }
-        remove_if_unread(graph, x_dq, keep);
-        remove_if_unread(graph, w_dq, keep);
+        remove_unread_producer(graph, x_dq, keep);
+        remove_unread_producer(graph, w_dq, keep);
         ++fused;
         i = static_cast<size_t>(std::min({m->op, m->x_dq, m->w_dq}));  // nodes before the match did not change
     }

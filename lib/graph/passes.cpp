@@ -8,6 +8,7 @@ void optimize_graph(Graph& graph, const std::set<std::string>& keep, bool keep_a
     fuse_gelu(graph, keep);
     fold_batch_norm(graph, keep);
     fuse_qdq(graph, keep);
+    run_quantized_data_ops(graph, keep);
     fuse_activation(graph, keep);
     convert_to_channels_last(graph, keep);
 }

@@ -25,6 +25,10 @@ int fold_batch_norm(Graph& graph, const std::set<std::string>& keep);
 /// Relu/Clip) into QLinearConv / QLinearMatMul or their private extensions. Returns rewrites.
 int fuse_qdq(Graph& graph, const std::set<std::string>& keep);
 
+/// Runs MaxPool and data movement (Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Concat) on quantized tensors
+/// when DequantizeLinear and QuantizeLinear with equal per-tensor parameters surround them. Returns rewrites.
+int run_quantized_data_ops(Graph& graph, const std::set<std::string>& keep);
+
 /// Merges bias and residual Adds and a following activation into Conv, Gemm and MatMul, which become pare's private
 /// ops (graph/fused_ops.h). Returns nodes merged.
 int fuse_activation(Graph& graph, const std::set<std::string>& keep);

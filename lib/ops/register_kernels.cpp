@@ -17,6 +17,7 @@ void register_all_kernels(KernelRegistry& registry) {
     register_onednn_transpose_kernels(registry);
     register_onednn_eltwise_kernels(registry);
     register_onednn_binary_kernels(registry);
+    register_cpu_quantize_kernels(registry);
 }
 
 }  // namespace pare

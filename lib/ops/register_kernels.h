@@ -23,5 +23,6 @@ void register_onednn_normalization_kernels(KernelRegistry& registry);
 void register_onednn_transpose_kernels(KernelRegistry& registry);
 void register_onednn_eltwise_kernels(KernelRegistry& registry);
 void register_onednn_binary_kernels(KernelRegistry& registry);
+void register_cpu_quantize_kernels(KernelRegistry& registry);  // plain loops, no oneDNN
 
 }  // namespace pare
