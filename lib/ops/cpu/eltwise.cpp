@@ -1,5 +1,6 @@
 // oneDNN element-wise activations on float32 for nodes that were not fused into a producer. oneDNN's vectorized
-// transcendental functions differ from the reference (double precision, rounded once) by a few ulps.
+// transcendental functions differ from the reference (double precision, rounded once) by a few ulps. Not Log: oneDNN
+// 2.6's log(1) is -1.4e-6 instead of 0, outside ONNX's test tolerance.
 #include <limits>
 
 #include "ops/cpu/dnnl_kernel.h"
@@ -27,7 +28,6 @@ std::optional<EltwiseOp> eltwise_of(const Node& node) {
     if (op == "Sigmoid") return EltwiseOp{alg::eltwise_logistic, 0.0f, 0.0f};
     if (op == "Tanh") return EltwiseOp{alg::eltwise_tanh, 0.0f, 0.0f};
     if (op == "Exp") return EltwiseOp{alg::eltwise_exp, 0.0f, 0.0f};
-    if (op == "Log") return EltwiseOp{alg::eltwise_log, 0.0f, 0.0f};
     if (op == "Sqrt") return EltwiseOp{alg::eltwise_sqrt, 0.0f, 0.0f};
     if (op == "Abs") return EltwiseOp{alg::eltwise_abs, 0.0f, 0.0f};
     if (op == "Neg") return EltwiseOp{alg::eltwise_linear, -1.0f, 0.0f};
@@ -93,7 +93,7 @@ private:
 }  // namespace
 
 void register_onednn_eltwise_kernels(KernelRegistry& registry) {
-    for (const char* op : {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Abs", "Neg", "Elu",
+    for (const char* op : {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Sqrt", "Abs", "Neg", "Elu",
                            "HardSwish", "Softplus", "Gelu", "Clip"}) {
         registry.add(KernelEntry{"", op, "onednn", Backend::kCpu, 10, [](const KernelContext& context) -> Result<KernelPtr> {
                                      const auto op = eltwise_of(context.node);
