@@ -10,5 +10,8 @@ void register_all_kernels(KernelRegistry& registry);
 
 // Reference kernels (lib/ops/ref).
 void register_unary_kernels(KernelRegistry& registry);
+void register_conv_kernels(KernelRegistry& registry);     // Conv, ConvTranspose
+void register_pool_kernels(KernelRegistry& registry);     // MaxPool, AveragePool, LpPool and their Global forms
+void register_matmul_kernels(KernelRegistry& registry);   // MatMul, Gemm
 
 }  // namespace pare
