@@ -10,6 +10,9 @@ void register_all_kernels(KernelRegistry& registry) {
     register_conv_kernels(registry);
     register_pool_kernels(registry);
     register_matmul_kernels(registry);
+    register_softmax_kernels(registry);
+    register_batch_norm_kernels(registry);
+    register_norm_kernels(registry);
 }
 
 }  // namespace pare

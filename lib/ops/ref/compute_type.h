@@ -30,4 +30,15 @@ inline void narrow_into(const Tensor& computed, Tensor& dst) {
     std::memcpy(dst.raw(), narrowed.raw(), narrowed.nbytes());
 }
 
+/// The common shape of a single-input float kernel: widens `src`, calls fn(src_data, dst_data) with two float or two
+/// double pointers, then narrows the result into `dst` (which has src's dtype).
+template <class Fn>
+void compute_in_float(const Tensor& src, Tensor& dst, Fn&& fn) {
+    const Tensor wide = widen(src);
+    Tensor result = compute_buffer(dst);
+    if (wide.dtype() == DType::kF64) fn(wide.data<double>(), result.data<double>());
+    else fn(wide.data<float>(), result.data<float>());
+    narrow_into(result, dst);
+}
+
 }  // namespace pare
