@@ -13,6 +13,7 @@ void register_all_kernels(KernelRegistry& registry) {
     register_softmax_kernels(registry);
     register_batch_norm_kernels(registry);
     register_norm_kernels(registry);
+    register_rnn_kernels(registry);
 }
 
 }  // namespace pare

@@ -16,5 +16,6 @@ void register_matmul_kernels(KernelRegistry& registry);   // MatMul, Gemm
 void register_softmax_kernels(KernelRegistry& registry);  // Softmax, LogSoftmax, Hardmax
 void register_batch_norm_kernels(KernelRegistry& registry);
 void register_norm_kernels(KernelRegistry& registry);     // LayerNormalization, InstanceNormalization, MVN, LRN
+void register_rnn_kernels(KernelRegistry& registry);      // RNN, GRU, LSTM
 
 }  // namespace pare
