@@ -80,7 +80,10 @@ Result<std::vector<Activation>> read_activations(const Node& node, const std::ve
     }
     const size_t per_direction = defaults.size();
     if (names.empty()) names = defaults;
-    if (names.size() == per_direction && directions == 2) names.insert(names.end(), names.begin(), names.end());
+    if (names.size() == per_direction && directions == 2) {
+        const std::vector<std::string> one_direction = names;
+        names.insert(names.end(), one_direction.begin(), one_direction.end());
+    }
     if (names.size() != per_direction * directions) {
         return invalid_input(node.describe() + ": expects " + std::to_string(per_direction * directions) +
                              " activations, got " + std::to_string(names.size()));
