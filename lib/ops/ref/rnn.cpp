@@ -219,22 +219,25 @@ public:
         steps_ = batch_major_ ? x[1] : x[0];
         batch_ = batch_major_ ? x[0] : x[1];
         input_size_ = x[2];
+        // hidden_size may be left out: R is [directions, gates * hidden, hidden].
+        if (!node_.has_attribute("hidden_size") && inputs[2].shape.size() == 3) hidden_ = inputs[2].shape[2];
+        if (hidden_ <= 0) return invalid_input(node_.describe() + ": hidden_size must be positive");
         const int64_t gates = gate_count(kind_) * hidden_, d = directions_;
         const Shape state = batch_major_ ? Shape{batch_, d, hidden_} : Shape{d, batch_, hidden_};
-        // Expected shape of each input, by position; an empty entry is not checked here.
+        // Expected shape of each input, by position.
         const std::vector<Shape> expected = {x, {d, gates, input_size_}, {d, gates, hidden_}, {d, 2 * gates},
                                              {batch_}, state, state, {d, 3 * hidden_}};
         for (size_t i = 1; i < inputs.size(); ++i) {
             if (!inputs[i].present) continue;
             const DType wanted = i == 4 ? DType::kI32 : inputs[0].dtype;
-            if (inputs[i].dtype != wanted || inputs[i].shape != expected[i]) {
+            const bool dtype_ok = inputs[i].dtype == wanted || (i == 4 && inputs[i].dtype == DType::kI64);
+            if (!dtype_ok || inputs[i].shape != expected[i]) {
                 return invalid_input(node_.describe() + ": input " + std::to_string(i) + " is " +
                                      dtype_name(inputs[i].dtype) + " " + shape_to_string(inputs[i].shape) +
                                      ", expected " + dtype_name(wanted) + " " + shape_to_string(expected[i]) +
                                      " for X " + shape_to_string(x) + " and hidden_size " + std::to_string(hidden_));
             }
         }
-        if (hidden_ <= 0) return invalid_input(node_.describe() + ": hidden_size must be positive");
         const DType dtype = inputs[0].dtype;
         outputs = {OutputInfo{dtype, batch_major_ ? Shape{batch_, steps_, d, hidden_} : Shape{steps_, d, batch_, hidden_}},
                    OutputInfo{dtype, state}};
