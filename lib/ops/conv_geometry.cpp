@@ -14,7 +14,9 @@ std::string ints_to_string(const std::vector<int64_t>& values) {
 }
 
 // ceil(a / b) for b > 0 and any sign of a.
-int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+int64_t ceil_div(int64_t a, int64_t b) {
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
 
 // Fills the per-axis vectors of `geometry` from the attributes, with ONNX's defaults, and checks their lengths and
 // signs. Pads are left as written (zeros when absent); callers resolve auto_pad.
@@ -74,11 +76,16 @@ Result<WindowAttributes> read_window_attributes(const Node& node) {
     attributes.output_padding = node.attr_ints("output_padding");
     attributes.output_shape = node.attr_ints("output_shape");
     const std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
-    if (auto_pad == "NOTSET") attributes.auto_pad = AutoPad::kNotSet;
-    else if (auto_pad == "SAME_UPPER") attributes.auto_pad = AutoPad::kSameUpper;
-    else if (auto_pad == "SAME_LOWER") attributes.auto_pad = AutoPad::kSameLower;
-    else if (auto_pad == "VALID") attributes.auto_pad = AutoPad::kValid;
-    else return invalid_input(node.describe() + ": unknown auto_pad '" + auto_pad + "'");
+    if (auto_pad == "NOTSET")
+        attributes.auto_pad = AutoPad::kNotSet;
+    else if (auto_pad == "SAME_UPPER")
+        attributes.auto_pad = AutoPad::kSameUpper;
+    else if (auto_pad == "SAME_LOWER")
+        attributes.auto_pad = AutoPad::kSameLower;
+    else if (auto_pad == "VALID")
+        attributes.auto_pad = AutoPad::kValid;
+    else
+        return invalid_input(node.describe() + ": unknown auto_pad '" + auto_pad + "'");
     return attributes;
 }
 

@@ -22,7 +22,7 @@ struct WindowAttributes {
     std::vector<int64_t> dilations;
     std::vector<int64_t> pads;  // [x1_begin, x2_begin, ..., x1_end, x2_end, ...]
     AutoPad auto_pad = AutoPad::kNotSet;
-    bool ceil_mode = false;                // pools only
+    bool ceil_mode = false;               // pools only
     std::vector<int64_t> output_padding;  // ConvTranspose only
     std::vector<int64_t> output_shape;    // ConvTranspose only (spatial dims, or N, C and the spatial dims)
 };
@@ -33,8 +33,8 @@ Result<WindowAttributes> read_window_attributes(const Node& node);
 /// A window resolved against one input, per spatial axis. Input position (along one axis) of kernel tap k for output
 /// position o: o * strides - pads_begin + k * dilations.
 struct WindowGeometry {
-    std::vector<int64_t> input;    // spatial dims of the op's input
-    std::vector<int64_t> output;   // spatial dims of the op's output
+    std::vector<int64_t> input;   // spatial dims of the op's input
+    std::vector<int64_t> output;  // spatial dims of the op's output
     std::vector<int64_t> kernel;
     std::vector<int64_t> strides;
     std::vector<int64_t> dilations;

@@ -22,7 +22,7 @@ std::vector<double> to_doubles(const Tensor& t) {
 }
 
 class BatchNormKernel : public Kernel {
-public:
+  public:
     BatchNormKernel(const Node& node, bool training, bool per_element)
         : node_(node),
           training_(training),
@@ -55,13 +55,15 @@ public:
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
         const Tensor x = widen(inputs[0]);
         Tensor dst = compute_buffer(outputs[0]);
-        if (x.dtype() == DType::kF64) compute<double>(x, inputs, dst, outputs);
-        else compute<float>(x, inputs, dst, outputs);
+        if (x.dtype() == DType::kF64)
+            compute<double>(x, inputs, dst, outputs);
+        else
+            compute<float>(x, inputs, dst, outputs);
         narrow_into(dst, outputs[0]);
         return Status();
     }
 
-private:
+  private:
     template <class T>
     void compute(const Tensor& x, const std::vector<Tensor>& inputs, Tensor& dst, std::vector<Tensor>& outputs) const {
         const std::vector<double> scale = to_doubles(inputs[1]), bias = to_doubles(inputs[2]);
@@ -81,7 +83,8 @@ private:
                     updated.data<double>()[c] = running[c] * momentum_ + current[c] * (1.0 - momentum_);
                 }
                 const Tensor narrowed = updated.cast(outputs[o].dtype());
-                std::copy_n(static_cast<const char*>(narrowed.raw()), narrowed.nbytes(), static_cast<char*>(outputs[o].raw()));
+                std::copy_n(static_cast<const char*>(narrowed.raw()), narrowed.nbytes(),
+                            static_cast<char*>(outputs[o].raw()));
             }
         }
 #pragma omp parallel for if (x.numel() > 65536)

@@ -9,7 +9,9 @@
 namespace pare {
 
 /// The dtype a reference kernel computes a floating-point `dtype` in.
-inline DType compute_dtype(DType dtype) { return dtype == DType::kF16 || dtype == DType::kBF16 ? DType::kF32 : dtype; }
+inline DType compute_dtype(DType dtype) {
+    return dtype == DType::kF16 || dtype == DType::kBF16 ? DType::kF32 : dtype;
+}
 
 /// `t` in its compute dtype: `t` itself (no copy) when it already is, else a widened copy. Undefined stays undefined.
 inline Tensor widen(const Tensor& t) {
@@ -36,8 +38,10 @@ template <class Fn>
 void compute_in_float(const Tensor& src, Tensor& dst, Fn&& fn) {
     const Tensor wide = widen(src);
     Tensor result = compute_buffer(dst);
-    if (wide.dtype() == DType::kF64) fn(wide.data<double>(), result.data<double>());
-    else fn(wide.data<float>(), result.data<float>());
+    if (wide.dtype() == DType::kF64)
+        fn(wide.data<double>(), result.data<double>());
+    else
+        fn(wide.data<float>(), result.data<float>());
     narrow_into(result, dst);
 }
 

@@ -51,7 +51,7 @@ void fill_bias(const Tensor& bias, int64_t channels, int64_t plane, T* dst) {
 }
 
 class ConvKernel : public Kernel {
-public:
+  public:
     ConvKernel(const Node& node, WindowAttributes attributes)
         : node_(node), attributes_(std::move(attributes)), group_(node.attr_int("group", 1)) {}
 
@@ -77,13 +77,15 @@ public:
         const Tensor x = widen(inputs[0]), w = widen(inputs[1]);
         const Tensor bias = inputs.size() > 2 ? widen(inputs[2]) : Tensor();
         Tensor dst = compute_buffer(outputs[0]);
-        if (x.dtype() == DType::kF64) compute<double>(x, w, bias, dst);
-        else compute<float>(x, w, bias, dst);
+        if (x.dtype() == DType::kF64)
+            compute<double>(x, w, bias, dst);
+        else
+            compute<float>(x, w, bias, dst);
         narrow_into(dst, outputs[0]);
         return Status();
     }
 
-private:
+  private:
     template <class T>
     void compute(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& dst) const {
         const int64_t batch = x.shape()[0], channels = x.shape()[1], out_channels = w.shape()[0];
@@ -96,7 +98,8 @@ private:
         const T* weights = w.data<T>();
         T* out = dst.data<T>();
         fill_bias(bias, out_channels, out_plane, out);
-        for (int64_t b = 1; b < batch; ++b) std::copy_n(out, out_channels * out_plane, out + b * out_channels * out_plane);
+        for (int64_t b = 1; b < batch; ++b)
+            std::copy_n(out, out_channels * out_plane, out + b * out_channels * out_plane);
         for (int64_t n = 0; n < batch; ++n) {
             for (int64_t g = 0; g < group_; ++g) {
                 const T* image = src + (n * channels + g * group_channels) * in_plane;
@@ -126,7 +129,7 @@ private:
 };
 
 class ConvTransposeKernel : public Kernel {
-public:
+  public:
     ConvTransposeKernel(const Node& node, WindowAttributes attributes)
         : node_(node), attributes_(std::move(attributes)), group_(node.attr_int("group", 1)) {}
 
@@ -157,13 +160,15 @@ public:
         const Tensor x = widen(inputs[0]), w = widen(inputs[1]);
         const Tensor bias = inputs.size() > 2 ? widen(inputs[2]) : Tensor();
         Tensor dst = compute_buffer(outputs[0]);
-        if (x.dtype() == DType::kF64) compute<double>(x, w, bias, dst);
-        else compute<float>(x, w, bias, dst);
+        if (x.dtype() == DType::kF64)
+            compute<double>(x, w, bias, dst);
+        else
+            compute<float>(x, w, bias, dst);
         narrow_into(dst, outputs[0]);
         return Status();
     }
 
-private:
+  private:
     template <class T>
     void compute(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& dst) const {
         const int64_t batch = x.shape()[0], channels = x.shape()[1];
@@ -178,9 +183,8 @@ private:
         for (int64_t n = 0; n < batch; ++n) {
             for (int64_t g = 0; g < group_; ++g) {
                 // columns = W_g^T * X_g, where W_g is [group_channels x rows] and X_g is [group_channels x in_plane].
-                reference_gemm<T>(true, false, rows, in_plane, group_channels, 1.0,
-                                  weights + g * group_channels * rows, rows,
-                                  src + (n * channels + g * group_channels) * in_plane, in_plane, 0.0,
+                reference_gemm<T>(true, false, rows, in_plane, group_channels, 1.0, weights + g * group_channels * rows,
+                                  rows, src + (n * channels + g * group_channels) * in_plane, in_plane, 0.0,
                                   columns.data(), in_plane);
 #pragma omp parallel for if (rows * in_plane > 65536)
                 for (int64_t m = 0; m < group_out_channels; ++m) {

@@ -18,7 +18,7 @@ const std::vector<DType> kMatMulTypes = {DType::kF32, DType::kF64, DType::kF16, 
 const std::vector<DType> kFloatTypes = {DType::kF32, DType::kF64, DType::kF16, DType::kBF16};
 
 class MatMulKernel : public Kernel {
-public:
+  public:
     explicit MatMulKernel(const Node& node) : node_(node) {}
 
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
@@ -57,19 +57,32 @@ public:
         const Tensor a = widen(inputs[0]), b = widen(inputs[1]);
         Tensor dst = compute_buffer(outputs[0]);
         switch (a.dtype()) {
-            case DType::kF32: multiply<float>(a, b, dst); break;
-            case DType::kF64: multiply<double>(a, b, dst); break;
-            case DType::kI32: multiply<int32_t>(a, b, dst); break;
-            case DType::kI64: multiply<int64_t>(a, b, dst); break;
-            case DType::kU32: multiply<uint32_t>(a, b, dst); break;
-            case DType::kU64: multiply<uint64_t>(a, b, dst); break;
-            default: return internal_error(node_.describe() + ": unexpected dtype " + dtype_name(a.dtype()));
+            case DType::kF32:
+                multiply<float>(a, b, dst);
+                break;
+            case DType::kF64:
+                multiply<double>(a, b, dst);
+                break;
+            case DType::kI32:
+                multiply<int32_t>(a, b, dst);
+                break;
+            case DType::kI64:
+                multiply<int64_t>(a, b, dst);
+                break;
+            case DType::kU32:
+                multiply<uint32_t>(a, b, dst);
+                break;
+            case DType::kU64:
+                multiply<uint64_t>(a, b, dst);
+                break;
+            default:
+                return internal_error(node_.describe() + ": unexpected dtype " + dtype_name(a.dtype()));
         }
         narrow_into(dst, outputs[0]);
         return Status();
     }
 
-private:
+  private:
     template <class T>
     void multiply(const Tensor& a, const Tensor& b, Tensor& dst) const {
         const T* a_data = a.data<T>();
@@ -101,7 +114,7 @@ private:
 };
 
 class GemmKernel : public Kernel {
-public:
+  public:
     explicit GemmKernel(const Node& node)
         : node_(node),
           trans_a_(node.attr_int("transA", 0) != 0),
@@ -149,13 +162,15 @@ public:
         const Tensor a = widen(inputs[0]), b = widen(inputs[1]);
         const Tensor c = has_c_ ? widen(inputs[2]) : Tensor();
         Tensor dst = compute_buffer(outputs[0]);
-        if (a.dtype() == DType::kF64) compute<double>(a, b, c, dst);
-        else compute<float>(a, b, c, dst);
+        if (a.dtype() == DType::kF64)
+            compute<double>(a, b, c, dst);
+        else
+            compute<float>(a, b, c, dst);
         narrow_into(dst, outputs[0]);
         return Status();
     }
 
-private:
+  private:
     template <class T>
     void compute(const Tensor& a, const Tensor& b, const Tensor& c, Tensor& dst) const {
         T* out = dst.data<T>();

@@ -17,8 +17,8 @@ constexpr int64_t kColumnBlock = 256;  // columns one task sums at once: its acc
 }  // namespace
 
 template <class T>
-void reference_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const T* a,
-                    int64_t lda, const T* b, int64_t ldb, double beta, T* dst, int64_t ldd) {
+void reference_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const T* a, int64_t lda,
+                    const T* b, int64_t ldb, double beta, T* dst, int64_t ldd) {
     using Acc = Accumulator<T>;
     const int64_t blocks = (n + kColumnBlock - 1) / kColumnBlock;
     const bool parallel = m * n * k >= (1 << 16);
@@ -56,7 +56,7 @@ void reference_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
     }
 }
 
-#define PARE_INSTANTIATE_GEMM(T)                                                                                 \
+#define PARE_INSTANTIATE_GEMM(T)                                                                                \
     template void reference_gemm<T>(bool, bool, int64_t, int64_t, int64_t, double, const T*, int64_t, const T*, \
                                     int64_t, double, T*, int64_t);
 PARE_INSTANTIATE_GEMM(float)

@@ -12,7 +12,7 @@ namespace pare {
 /// order whatever the thread count, so results are bitwise reproducible.
 /// Instantiated for float, double, int32_t, int64_t, uint32_t and uint64_t.
 template <class T>
-void reference_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const T* a,
-                    int64_t lda, const T* b, int64_t ldb, double beta, T* dst, int64_t ldd);
+void reference_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const T* a, int64_t lda,
+                    const T* b, int64_t ldb, double beta, T* dst, int64_t ldd);
 
 }  // namespace pare

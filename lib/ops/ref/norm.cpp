@@ -44,7 +44,7 @@ std::vector<double> to_doubles(const Tensor& t) {
 }
 
 class LayerNormKernel : public Kernel {
-public:
+  public:
     explicit LayerNormKernel(const Node& node)
         : node_(node),
           axis_(node.attr_int("axis", -1)),
@@ -81,11 +81,12 @@ public:
     }
 
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
-        compute_in_float(inputs[0], outputs[0], [&](const auto* src, auto* dst) { compute(src, dst, inputs, outputs); });
+        compute_in_float(inputs[0], outputs[0],
+                         [&](const auto* src, auto* dst) { compute(src, dst, inputs, outputs); });
         return Status();
     }
 
-private:
+  private:
     template <class T>
     void compute(const T* src, T* dst, const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) const {
         const bool has_bias = inputs.size() > 2 && inputs[2].defined();
@@ -110,14 +111,16 @@ private:
             const Moments m = moments(row, row_length_);
             const double inverse = 1.0 / std::sqrt(m.variance + epsilon_);
             for (int64_t i = 0; i < row_length_; ++i) {
-                dst[r * row_length_ + i] = static_cast<T>((static_cast<double>(row[i]) - m.mean) * inverse * scale[i] + bias[i]);
+                dst[r * row_length_ + i] =
+                    static_cast<T>((static_cast<double>(row[i]) - m.mean) * inverse * scale[i] + bias[i]);
             }
             mean.data<double>()[r] = m.mean;
             inv_std.data<double>()[r] = inverse;
         }
         for (size_t o = 1; o < outputs.size(); ++o) {
             const Tensor narrowed = (o == 1 ? mean : inv_std).cast(outputs[o].dtype());
-            std::copy_n(static_cast<const char*>(narrowed.raw()), narrowed.nbytes(), static_cast<char*>(outputs[o].raw()));
+            std::copy_n(static_cast<const char*>(narrowed.raw()), narrowed.nbytes(),
+                        static_cast<char*>(outputs[o].raw()));
         }
     }
 
@@ -131,14 +134,15 @@ private:
 };
 
 class InstanceNormKernel : public Kernel {
-public:
+  public:
     explicit InstanceNormKernel(const Node& node) : node_(node), epsilon_(node.attr_float("epsilon", 1e-5f)) {}
 
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
         PARE_RETURN_IF_ERROR(check_input_count(node_, inputs, 3, 3));
         PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 0, kFloatTypes));
         const Shape& x = inputs[0].shape;
-        if (x.size() < 3) return invalid_input(node_.describe() + ": X must be [N, C, D...], got " + shape_to_string(x));
+        if (x.size() < 3)
+            return invalid_input(node_.describe() + ": X must be [N, C, D...], got " + shape_to_string(x));
         for (int i = 1; i < 3; ++i) {
             PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, i, kFloatTypes));
             if (inputs[i].shape != Shape{x[1]}) {
@@ -151,11 +155,12 @@ public:
     }
 
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
-        compute_in_float(inputs[0], outputs[0], [&](const auto* src, auto* dst) { compute(src, dst, inputs, outputs); });
+        compute_in_float(inputs[0], outputs[0],
+                         [&](const auto* src, auto* dst) { compute(src, dst, inputs, outputs); });
         return Status();
     }
 
-private:
+  private:
     template <class T>
     void compute(const T* src, T* dst, const std::vector<Tensor>& inputs, std::vector<Tensor>&) const {
         const Shape& shape = inputs[0].shape();
@@ -169,7 +174,8 @@ private:
             const double inverse = 1.0 / std::sqrt(m.variance + epsilon_);
             const int64_t c = p % channels;
             for (int64_t i = 0; i < plane_size; ++i) {
-                dst[p * plane_size + i] = static_cast<T>((static_cast<double>(plane[i]) - m.mean) * inverse * scale[c] + bias[c]);
+                dst[p * plane_size + i] =
+                    static_cast<T>((static_cast<double>(plane[i]) - m.mean) * inverse * scale[c] + bias[c]);
             }
         }
     }
@@ -180,14 +186,15 @@ private:
 
 // Y = (X - mean) / (sqrt(variance) + 1e-9) over `axes`, as in the op's function body.
 class MeanVarianceNormKernel : public Kernel {
-public:
+  public:
     explicit MeanVarianceNormKernel(const Node& node) : node_(node) {}
 
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
         PARE_RETURN_IF_ERROR(check_input_count(node_, inputs, 1, 1));
         PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 0, kFloatTypes));
         const Shape& x = inputs[0].shape;
-        std::vector<int64_t> axes = node_.has_attribute("axes") ? node_.attr_ints("axes") : std::vector<int64_t>{0, 2, 3};
+        std::vector<int64_t> axes =
+            node_.has_attribute("axes") ? node_.attr_ints("axes") : std::vector<int64_t>{0, 2, 3};
         reduced_.assign(x.size(), false);
         for (int64_t axis : axes) {
             PARE_ASSIGN_OR_RETURN(const int64_t a, normalize_axis(axis, static_cast<int64_t>(x.size()), node_));
@@ -198,11 +205,12 @@ public:
     }
 
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
-        compute_in_float(inputs[0], outputs[0], [&](const auto* src, auto* dst) { compute(src, dst, inputs, outputs); });
+        compute_in_float(inputs[0], outputs[0],
+                         [&](const auto* src, auto* dst) { compute(src, dst, inputs, outputs); });
         return Status();
     }
 
-private:
+  private:
     template <class T>
     void compute(const T* src, T* dst, const std::vector<Tensor>& inputs, std::vector<Tensor>&) const {
         const Shape& shape = inputs[0].shape();
@@ -228,7 +236,8 @@ private:
         }
         for (e = 0; e < count; ++e) {
             const int64_t g = group_of[e];
-            dst[e] = static_cast<T>((static_cast<double>(src[e]) - mean[g]) / (std::sqrt(variance[g] / group_size) + 1e-9));
+            dst[e] =
+                static_cast<T>((static_cast<double>(src[e]) - mean[g]) / (std::sqrt(variance[g] / group_size) + 1e-9));
         }
     }
 
@@ -239,7 +248,7 @@ private:
 // Local response normalization across channels: Y = X / (bias + alpha / size * sum of squares)^beta, the sum over
 // channels [c - floor((size - 1) / 2), c + ceil((size - 1) / 2)].
 class LrnKernel : public Kernel {
-public:
+  public:
     explicit LrnKernel(const Node& node)
         : node_(node),
           size_(node.attr_int("size", 0)),
@@ -259,11 +268,12 @@ public:
     }
 
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
-        compute_in_float(inputs[0], outputs[0], [&](const auto* src, auto* dst) { compute(src, dst, inputs, outputs); });
+        compute_in_float(inputs[0], outputs[0],
+                         [&](const auto* src, auto* dst) { compute(src, dst, inputs, outputs); });
         return Status();
     }
 
-private:
+  private:
     template <class T>
     void compute(const T* src, T* dst, const std::vector<Tensor>& inputs, std::vector<Tensor>&) const {
         const Shape& shape = inputs[0].shape();
@@ -281,7 +291,8 @@ private:
                     squares += v * v;
                 }
                 const double v = static_cast<double>(src[p * plane_size + i]);
-                dst[p * plane_size + i] = static_cast<T>(v / std::pow(bias_ + alpha_ / static_cast<double>(size_) * squares, beta_));
+                dst[p * plane_size + i] =
+                    static_cast<T>(v / std::pow(bias_ + alpha_ / static_cast<double>(size_) * squares, beta_));
             }
         }
     }
@@ -293,9 +304,8 @@ private:
 
 template <class KernelType>
 void add_norm(KernelRegistry& registry, const std::string& op) {
-    registry.add_reference(op, [](const KernelContext& context) -> Result<KernelPtr> {
-        return KernelPtr(new KernelType(context.node));
-    });
+    registry.add_reference(
+        op, [](const KernelContext& context) -> Result<KernelPtr> { return KernelPtr(new KernelType(context.node)); });
 }
 
 }  // namespace

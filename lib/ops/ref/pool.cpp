@@ -27,7 +27,7 @@ bool is_nan(T v) {
 }
 
 class PoolKernel : public Kernel {
-public:
+  public:
     PoolKernel(const Node& node, PoolKind kind, bool global, WindowAttributes attributes)
         : node_(node),
           kind_(kind),
@@ -39,7 +39,8 @@ public:
 
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
         PARE_RETURN_IF_ERROR(check_input_count(node_, inputs, 1, 1));
-        PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 0, kind_ == PoolKind::kMax ? kMaxPoolTypes : kFloatTypes));
+        PARE_RETURN_IF_ERROR(
+            check_input_dtype(node_, inputs, 0, kind_ == PoolKind::kMax ? kMaxPoolTypes : kFloatTypes));
         const Shape& x = inputs[0].shape;
         if (x.size() < 3) {
             return invalid_input(node_.describe() + ": expects [N, C, spatial...], got " + shape_to_string(x));
@@ -47,7 +48,8 @@ public:
         const Shape spatial(x.begin() + 2, x.end());
         if (global_) attributes_.kernel_shape = spatial;
         if (attributes_.kernel_shape.empty()) return invalid_input(node_.describe() + " needs kernel_shape");
-        PARE_ASSIGN_OR_RETURN(geometry_, forward_window_geometry(node_, attributes_, spatial, attributes_.kernel_shape));
+        PARE_ASSIGN_OR_RETURN(geometry_,
+                              forward_window_geometry(node_, attributes_, spatial, attributes_.kernel_shape));
         offsets_ = tap_offset_table(geometry_);
         if (kind_ == PoolKind::kAverage && count_include_pad_) {
             divisors_.clear();
@@ -70,17 +72,26 @@ public:
         Tensor dst = compute_buffer(outputs[0]);
         int64_t* indices = outputs.size() > 1 ? outputs[1].data<int64_t>() : nullptr;
         switch (x.dtype()) {
-            case DType::kF32: pool<float>(x, dst, indices); break;
-            case DType::kF64: pool<double>(x, dst, indices); break;
-            case DType::kI8: pool<int8_t>(x, dst, indices); break;
-            case DType::kU8: pool<uint8_t>(x, dst, indices); break;
-            default: return internal_error(node_.describe() + ": unexpected dtype " + dtype_name(x.dtype()));
+            case DType::kF32:
+                pool<float>(x, dst, indices);
+                break;
+            case DType::kF64:
+                pool<double>(x, dst, indices);
+                break;
+            case DType::kI8:
+                pool<int8_t>(x, dst, indices);
+                break;
+            case DType::kU8:
+                pool<uint8_t>(x, dst, indices);
+                break;
+            default:
+                return internal_error(node_.describe() + ": unexpected dtype " + dtype_name(x.dtype()));
         }
         narrow_into(dst, outputs[0]);
         return Status();
     }
 
-private:
+  private:
     template <class T>
     void pool(const Tensor& x, Tensor& dst, int64_t* indices) const {
         const int64_t planes = x.shape()[0] * x.shape()[1];

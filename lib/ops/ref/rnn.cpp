@@ -19,10 +19,22 @@ namespace {
 
 enum class CellKind { kRnn, kGru, kLstm };
 
-int gate_count(CellKind kind) { return kind == CellKind::kRnn ? 1 : kind == CellKind::kGru ? 3 : 4; }
+int gate_count(CellKind kind) {
+    return kind == CellKind::kRnn ? 1 : kind == CellKind::kGru ? 3 : 4;
+}
 
 enum class ActivationKind {
-    kRelu, kTanh, kSigmoid, kAffine, kLeakyRelu, kThresholdedRelu, kScaledTanh, kHardSigmoid, kElu, kSoftsign, kSoftplus
+    kRelu,
+    kTanh,
+    kSigmoid,
+    kAffine,
+    kLeakyRelu,
+    kThresholdedRelu,
+    kScaledTanh,
+    kHardSigmoid,
+    kElu,
+    kSoftsign,
+    kSoftplus
 };
 
 struct Activation {
@@ -31,17 +43,28 @@ struct Activation {
 
     double operator()(double x) const {
         switch (kind) {
-            case ActivationKind::kRelu: return std::max(0.0, x);
-            case ActivationKind::kTanh: return std::tanh(x);
-            case ActivationKind::kSigmoid: return 1.0 / (1.0 + std::exp(-x));
-            case ActivationKind::kAffine: return alpha * x + beta;
-            case ActivationKind::kLeakyRelu: return x >= 0 ? x : alpha * x;
-            case ActivationKind::kThresholdedRelu: return x > alpha ? x : 0.0;
-            case ActivationKind::kScaledTanh: return alpha * std::tanh(beta * x);
-            case ActivationKind::kHardSigmoid: return std::max(0.0, std::min(1.0, alpha * x + beta));
-            case ActivationKind::kElu: return x >= 0 ? x : alpha * (std::exp(x) - 1.0);
-            case ActivationKind::kSoftsign: return x / (1.0 + std::fabs(x));
-            case ActivationKind::kSoftplus: return x > 30 ? x : std::log1p(std::exp(x));
+            case ActivationKind::kRelu:
+                return std::max(0.0, x);
+            case ActivationKind::kTanh:
+                return std::tanh(x);
+            case ActivationKind::kSigmoid:
+                return 1.0 / (1.0 + std::exp(-x));
+            case ActivationKind::kAffine:
+                return alpha * x + beta;
+            case ActivationKind::kLeakyRelu:
+                return x >= 0 ? x : alpha * x;
+            case ActivationKind::kThresholdedRelu:
+                return x > alpha ? x : 0.0;
+            case ActivationKind::kScaledTanh:
+                return alpha * std::tanh(beta * x);
+            case ActivationKind::kHardSigmoid:
+                return std::max(0.0, std::min(1.0, alpha * x + beta));
+            case ActivationKind::kElu:
+                return x >= 0 ? x : alpha * (std::exp(x) - 1.0);
+            case ActivationKind::kSoftsign:
+                return x / (1.0 + std::fabs(x));
+            case ActivationKind::kSoftplus:
+                return x > 30 ? x : std::log1p(std::exp(x));
         }
         return x;
     }
@@ -111,13 +134,13 @@ Result<std::vector<Activation>> read_activations(const Node& node, const std::ve
 // LSTM i, o, f, c), each `hidden` rows.
 struct Direction {
     int64_t hidden = 0;
-    const double* r = nullptr;          // R: [gates * hidden, hidden]
-    const double* r_bias = nullptr;     // Rb: [gates * hidden]
-    const double* peephole = nullptr;   // LSTM P: [3 * hidden] (i, o, f)
+    const double* r = nullptr;         // R: [gates * hidden, hidden]
+    const double* r_bias = nullptr;    // Rb: [gates * hidden]
+    const double* peephole = nullptr;  // LSTM P: [3 * hidden] (i, o, f)
     const Activation* activations = nullptr;
     std::optional<double> clip;
-    bool linear_before_reset = false;   // GRU
-    bool input_forget = false;          // LSTM
+    bool linear_before_reset = false;  // GRU
+    bool input_forget = false;         // LSTM
 
     // Applies activation `which` to a gate pre-activation, clipped first when `clip` is set.
     double activate(int which, double x) const {
@@ -159,7 +182,9 @@ void lstm_cell(const Direction& d, const double* xw, const double* hr, const dou
                double* c) {
     const int64_t n = d.hidden;
     auto pre = [&](int gate, int64_t j) { return xw[gate * n + j] + hr[gate * n + j] + d.r_bias[gate * n + j]; };
-    auto peep = [&](int which, int64_t j, double state) { return d.peephole ? d.peephole[which * n + j] * state : 0.0; };
+    auto peep = [&](int which, int64_t j, double state) {
+        return d.peephole ? d.peephole[which * n + j] * state : 0.0;
+    };
     for (int64_t j = 0; j < n; ++j) {
         const double input = d.activate(0, pre(0, j) + peep(0, j, c_prev[j]));
         const double forget = d.input_forget ? 1.0 - input : d.activate(0, pre(2, j) + peep(2, j, c_prev[j]));
@@ -196,7 +221,7 @@ void store(const std::vector<double>& values, Tensor& dst) {
 }
 
 class RecurrentKernel : public Kernel {
-public:
+  public:
     RecurrentKernel(const Node& node, CellKind kind, std::vector<Activation> activations, int directions)
         : node_(node),
           kind_(kind),
@@ -213,7 +238,8 @@ public:
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
         const int max_inputs = kind_ == CellKind::kLstm ? 8 : 6;
         PARE_RETURN_IF_ERROR(check_input_count(node_, inputs, 3, max_inputs));
-        PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 0, {DType::kF32, DType::kF64, DType::kF16, DType::kBF16}));
+        PARE_RETURN_IF_ERROR(
+            check_input_dtype(node_, inputs, 0, {DType::kF32, DType::kF64, DType::kF16, DType::kBF16}));
         const Shape& x = inputs[0].shape;
         if (x.size() != 3) return invalid_input(node_.describe() + ": X must be 3-D, got " + shape_to_string(x));
         steps_ = batch_major_ ? x[1] : x[0];
@@ -225,8 +251,8 @@ public:
         const int64_t gates = gate_count(kind_) * hidden_, d = directions_;
         const Shape state = batch_major_ ? Shape{batch_, d, hidden_} : Shape{d, batch_, hidden_};
         // Expected shape of each input, by position.
-        const std::vector<Shape> expected = {x, {d, gates, input_size_}, {d, gates, hidden_}, {d, 2 * gates},
-                                             {batch_}, state, state, {d, 3 * hidden_}};
+        const std::vector<Shape> expected = {
+            x, {d, gates, input_size_}, {d, gates, hidden_}, {d, 2 * gates}, {batch_}, state, state, {d, 3 * hidden_}};
         for (size_t i = 1; i < inputs.size(); ++i) {
             if (!inputs[i].present) continue;
             const DType wanted = i == 4 ? DType::kI32 : inputs[0].dtype;
@@ -239,12 +265,13 @@ public:
             }
         }
         const DType dtype = inputs[0].dtype;
-        outputs = {OutputInfo{dtype, batch_major_ ? Shape{batch_, steps_, d, hidden_} : Shape{steps_, d, batch_, hidden_}},
-                   OutputInfo{dtype, state}};
+        outputs = {
+            OutputInfo{dtype, batch_major_ ? Shape{batch_, steps_, d, hidden_} : Shape{steps_, d, batch_, hidden_}},
+            OutputInfo{dtype, state}};
         if (kind_ == CellKind::kLstm) outputs.push_back(OutputInfo{dtype, state});
         if (node_.num_outputs() > static_cast<int>(outputs.size())) {
-            return invalid_input(node_.describe() + " has " + std::to_string(node_.num_outputs()) + " outputs; it makes " +
-                                 std::to_string(outputs.size()));
+            return invalid_input(node_.describe() + " has " + std::to_string(node_.num_outputs()) +
+                                 " outputs; it makes " + std::to_string(outputs.size()));
         }
         return Status();
     }
@@ -324,7 +351,7 @@ public:
         return Status();
     }
 
-private:
+  private:
     const Node& node_;
     CellKind kind_;
     std::vector<Activation> activations_;

@@ -17,7 +17,7 @@ enum class SoftmaxKind { kSoftmax, kLogSoftmax, kHardmax };
 const std::vector<DType> kFloatTypes = {DType::kF32, DType::kF64, DType::kF16, DType::kBF16};
 
 class SoftmaxKernel : public Kernel {
-public:
+  public:
     SoftmaxKernel(const Node& node, SoftmaxKind kind, int64_t opset)
         : node_(node), kind_(kind), single_axis_(opset >= 13), axis_(node.attr_int("axis", opset >= 13 ? -1 : 1)) {}
 
@@ -29,9 +29,12 @@ public:
         PARE_ASSIGN_OR_RETURN(const int64_t axis, normalize_axis(axis_, rank, node_));
         outer_ = length_ = inner_ = 1;
         for (int64_t d = 0; d < rank; ++d) {
-            if (d < axis) outer_ *= x[d];
-            else if (d == axis || !single_axis_) length_ *= x[d];
-            else inner_ *= x[d];
+            if (d < axis)
+                outer_ *= x[d];
+            else if (d == axis || !single_axis_)
+                length_ *= x[d];
+            else
+                inner_ *= x[d];
         }
         outputs = {OutputInfo{inputs[0].dtype, x}};
         return Status();
@@ -42,7 +45,7 @@ public:
         return Status();
     }
 
-private:
+  private:
     template <class T>
     void compute(const T* src, T* dst) const {
 #pragma omp parallel for if (outer_ * length_ * inner_ > 65536)
@@ -64,7 +67,8 @@ private:
             const double log_sum = std::log(sum);
             for (int64_t j = 0; j < length_; ++j) {
                 const double shifted = static_cast<double>(src[at(j)]) - max;
-                dst[at(j)] = static_cast<T>(kind_ == SoftmaxKind::kSoftmax ? std::exp(shifted) / sum : shifted - log_sum);
+                dst[at(j)] =
+                    static_cast<T>(kind_ == SoftmaxKind::kSoftmax ? std::exp(shifted) / sum : shifted - log_sum);
             }
         }
     }

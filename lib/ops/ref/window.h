@@ -11,7 +11,7 @@ namespace pare {
 
 /// Row-major walk over every position of an N-d box: `for (Odometer it(extents); !it.done(); it.next())`.
 class Odometer {
-public:
+  public:
     explicit Odometer(std::vector<int64_t> extents) : extents_(std::move(extents)), index_(extents_.size(), 0) {
         for (int64_t e : extents_) done_ = done_ || e <= 0;
     }
@@ -25,7 +25,7 @@ public:
         done_ = true;
     }
 
-private:
+  private:
     std::vector<int64_t> extents_;
     std::vector<int64_t> index_;
     bool done_ = false;
