@@ -7,6 +7,13 @@ namespace pare {
 void register_all_kernels(KernelRegistry& registry) {
     // Fast kernels before reference ones only matters for readability: candidates() sorts by rank.
     register_unary_kernels(registry);
+    register_conv_kernels(registry);
+    register_pool_kernels(registry);
+    register_matmul_kernels(registry);
+    register_softmax_kernels(registry);
+    register_batch_norm_kernels(registry);
+    register_norm_kernels(registry);
+    register_rnn_kernels(registry);
 }
 
 }  // namespace pare

@@ -10,5 +10,12 @@ void register_all_kernels(KernelRegistry& registry);
 
 // Reference kernels (lib/ops/ref).
 void register_unary_kernels(KernelRegistry& registry);
+void register_conv_kernels(KernelRegistry& registry);     // Conv, ConvTranspose
+void register_pool_kernels(KernelRegistry& registry);     // MaxPool, AveragePool, LpPool and their Global forms
+void register_matmul_kernels(KernelRegistry& registry);   // MatMul, Gemm
+void register_softmax_kernels(KernelRegistry& registry);  // Softmax, LogSoftmax, Hardmax
+void register_batch_norm_kernels(KernelRegistry& registry);
+void register_norm_kernels(KernelRegistry& registry);     // LayerNormalization, InstanceNormalization, MVN, LRN
+void register_rnn_kernels(KernelRegistry& registry);      // RNN, GRU, LSTM
 
 }  // namespace pare
