@@ -7,6 +7,10 @@ namespace pare {
 void register_all_kernels(KernelRegistry& registry) {
     // Fast kernels before reference ones only matters for readability: candidates() sorts by rank.
     register_unary_kernels(registry);
+    register_quantize_linear_kernels(registry);
+    register_integer_matmul_kernels(registry);
+    register_integer_conv_kernels(registry);
+    register_control_flow_kernels(registry);
 }
 
 }  // namespace pare

@@ -10,5 +10,9 @@ void register_all_kernels(KernelRegistry& registry);
 
 // Reference kernels (lib/ops/ref).
 void register_unary_kernels(KernelRegistry& registry);
+void register_quantize_linear_kernels(KernelRegistry& registry);
+void register_integer_matmul_kernels(KernelRegistry& registry);
+void register_integer_conv_kernels(KernelRegistry& registry);
+void register_control_flow_kernels(KernelRegistry& registry);
 
 }  // namespace pare
