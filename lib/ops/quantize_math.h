@@ -120,8 +120,8 @@ int64_t read_quantized(const Tensor& t, int64_t i);
 void write_quantized(Tensor& t, int64_t i, int64_t value);
 
 /// How the elements of x find their scale and zero point. x is viewed as [outer, axis_dim, inner] around the
-/// quantization axis; the parameters are a single value (per tensor), one per index along the axis (per axis), or
-/// a tensor of x's rank whose axis dimension is ceil(axis_dim / block_size) (blocked).
+/// quantization axis ([1, 1, numel] per tensor); the parameters are a single value (per tensor), one per index along
+/// the axis (per axis), or a tensor of x's rank whose axis dimension is ceil(axis_dim / block_size) (blocked).
 struct QuantLayout {
     enum class Kind { kPerTensor, kPerAxis, kBlocked };
     Kind kind = Kind::kPerTensor;

@@ -133,42 +133,55 @@ std::vector<int64_t> integer_conv(const std::vector<int32_t>& x, const std::vect
     return acc;
 }
 
-// A per-tensor or per-output-channel parameter (weight zero point, weight scale) as one value per channel.
-Result<std::vector<double>> per_channel(const Tensor& param, int64_t channels, const Node& node, const std::string& what) {
-    if (param.numel() == 1) return std::vector<double>(static_cast<size_t>(channels), param.element_as_double(0));
-    if (param.rank() != 1 || param.numel() != channels) {
-        return invalid_input(node.describe() + ": " + what + " of shape " + shape_to_string(param.shape()) +
-                             " is neither per tensor nor per output channel (" + std::to_string(channels) + ")");
+// Checks that an optional per-tensor or per-output-channel parameter (weight zero point or scale) is a single
+// value or a 1-D tensor of `channels` values.
+Status check_per_channel(const std::vector<InputInfo>& inputs, size_t index, int64_t channels, const Node& node,
+                         const std::string& what) {
+    if (index >= inputs.size() || !inputs[index].present) return Status();
+    const Shape& shape = inputs[index].shape;
+    if (shape_numel(shape) == 1 || shape == Shape{channels}) return Status();
+    return invalid_input(node.describe() + ": " + what + " of shape " + shape_to_string(shape) +
+                         " is neither per tensor nor per output channel (" + std::to_string(channels) + ")");
+}
+
+// Checks the zero points of x (per tensor) and w (per tensor or output channel): present ones share their input's
+// dtype.
+Status check_zero_points(const std::vector<InputInfo>& inputs, size_t x, size_t x_zero_point, size_t w,
+                         size_t w_zero_point, int64_t channels, const Node& node) {
+    for (auto [value, zero_point] : {std::make_pair(x, x_zero_point), std::make_pair(w, w_zero_point)}) {
+        if (zero_point < inputs.size() && inputs[zero_point].present && inputs[zero_point].dtype != inputs[value].dtype) {
+            return invalid_input(node.describe() + ": zero point is " + dtype_name(inputs[zero_point].dtype) +
+                                 " but its input is " + dtype_name(inputs[value].dtype));
+        }
     }
+    if (x_zero_point < inputs.size() && inputs[x_zero_point].present && shape_numel(inputs[x_zero_point].shape) != 1) {
+        return unsupported(node.describe() + ": input zero point of shape " +
+                           shape_to_string(inputs[x_zero_point].shape) + " (only per tensor)");
+    }
+    return check_per_channel(inputs, w_zero_point, channels, node, "weight zero point");
+}
+
+// A per-tensor or per-output-channel parameter (checked by check_per_channel) as one value per channel.
+std::vector<double> per_channel(const Tensor& param, int64_t channels) {
     std::vector<double> values(static_cast<size_t>(channels));
-    for (int64_t m = 0; m < channels; ++m) values[m] = param.element_as_double(m);
+    for (int64_t m = 0; m < channels; ++m) values[m] = param.element_as_double(param.numel() == 1 ? 0 : m);
     return values;
 }
 
-// x - x_zero_point (per tensor) and w - w_zero_point (per tensor or per output channel) as int32.
-Status centered_operands(const Tensor& x, const Tensor& x_zero_point, const Tensor& w, const Tensor& w_zero_point,
-                         const Node& node, std::vector<int32_t>& x_centered, std::vector<int32_t>& w_centered) {
-    if ((x_zero_point.defined() && x_zero_point.dtype() != x.dtype()) ||
-        (w_zero_point.defined() && w_zero_point.dtype() != w.dtype())) {
-        return invalid_input(node.describe() + ": a zero point's dtype differs from its input's");
-    }
-    if (x_zero_point.defined() && x_zero_point.numel() != 1) {
-        return unsupported(node.describe() + ": input zero point of shape " + shape_to_string(x_zero_point.shape()) +
-                           " (only per tensor)");
-    }
+// x - x_zero_point (per tensor) and w - w_zero_point (per tensor or per output channel) as int32; undefined zero
+// points are 0.
+void centered_operands(const Tensor& x, const Tensor& x_zero_point, const Tensor& w, const Tensor& w_zero_point,
+                       std::vector<int32_t>& x_centered, std::vector<int32_t>& w_centered) {
     const int64_t x_zp = x_zero_point.defined() ? read_quantized(x_zero_point, 0) : 0;
     x_centered.resize(static_cast<size_t>(x.numel()));
     for (int64_t i = 0; i < x.numel(); ++i) x_centered[i] = static_cast<int32_t>(read_quantized(x, i) - x_zp);
     const int64_t channels = w.dim(0), per_channel_count = w.numel() / std::max<int64_t>(channels, 1);
-    std::vector<double> w_zp(static_cast<size_t>(channels), 0.0);
-    if (w_zero_point.defined()) {
-        PARE_ASSIGN_OR_RETURN(w_zp, per_channel(w_zero_point, channels, node, "weight zero point"));
-    }
+    const std::vector<double> w_zp =
+        w_zero_point.defined() ? per_channel(w_zero_point, channels) : std::vector<double>(channels, 0.0);
     w_centered.resize(static_cast<size_t>(w.numel()));
     for (int64_t i = 0; i < w.numel(); ++i) {
         w_centered[i] = static_cast<int32_t>(read_quantized(w, i) - static_cast<int64_t>(w_zp[i / per_channel_count]));
     }
-    return Status();
 }
 
 // Inputs: x, w, x_zero_point (optional), w_zero_point (optional).
@@ -181,14 +194,14 @@ public:
         PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 0, int8_dtypes()));
         PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 1, int8_dtypes()));
         PARE_ASSIGN_OR_RETURN(geometry_, conv_output_geometry(node_, inputs[0].shape, inputs[1].shape));
+        PARE_RETURN_IF_ERROR(check_zero_points(inputs, 0, 2, 1, 3, geometry_.out_channels, node_));
         outputs = {OutputInfo{DType::kI32, geometry_.out}};
         return Status();
     }
 
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
         std::vector<int32_t> x, w;
-        PARE_RETURN_IF_ERROR(centered_operands(inputs[0], optional_input(inputs, 2), inputs[1],
-                                               optional_input(inputs, 3), node_, x, w));
+        centered_operands(inputs[0], optional_input(inputs, 2), inputs[1], optional_input(inputs, 3), x, w);
         const std::vector<int64_t> acc = integer_conv(x, w, Tensor(), geometry_);
         int32_t* dst = outputs[0].data<int32_t>();
         for (size_t i = 0; i < acc.size(); ++i) dst[i] = wrap_int32(acc[i]);
@@ -211,6 +224,8 @@ public:
         PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 3, int8_dtypes()));
         for (int i : {1, 4, 6}) PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, i, {DType::kF32, DType::kF16, DType::kBF16}));
         PARE_ASSIGN_OR_RETURN(geometry_, conv_output_geometry(node_, inputs[0].shape, inputs[3].shape));
+        PARE_RETURN_IF_ERROR(check_zero_points(inputs, 0, 2, 3, 5, geometry_.out_channels, node_));
+        PARE_RETURN_IF_ERROR(check_per_channel(inputs, 4, geometry_.out_channels, node_, "weight scale"));
         if (shape_numel(inputs[1].shape) != 1 || shape_numel(inputs[6].shape) != 1 || shape_numel(inputs[7].shape) != 1) {
             return unsupported(node_.describe() + ": input and output scales and zero points must be per tensor");
         }
@@ -231,9 +246,8 @@ public:
 
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
         std::vector<int32_t> x, w;
-        PARE_RETURN_IF_ERROR(centered_operands(inputs[0], inputs[2], inputs[3], inputs[5], node_, x, w));
-        PARE_ASSIGN_OR_RETURN(std::vector<double> w_scale,
-                              per_channel(inputs[4], geometry_.out_channels, node_, "weight scale"));
+        centered_operands(inputs[0], inputs[2], inputs[3], inputs[5], x, w);
+        const std::vector<double> w_scale = per_channel(inputs[4], geometry_.out_channels);
         const float x_scale = static_cast<float>(inputs[1].element_as_double(0));
         const float y_scale = static_cast<float>(inputs[6].element_as_double(0));
         const int64_t y_zero_point = read_quantized(inputs[7], 0);

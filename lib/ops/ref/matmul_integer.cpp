@@ -55,25 +55,37 @@ Result<MatMulGeometry> matmul_geometry(const Shape& a, const Shape& b, const Nod
     return g;
 }
 
-// A per-tensor, per-row (rows = true: one value per row of A) or per-column (one per column of B) parameter,
-// expanded to one value per row of every A matrix ([..., M]) or per column of every B matrix ([..., N]).
-Result<std::vector<double>> expand_param(const Tensor& param, const Shape& matrix, bool rows, const Node& node,
-                                         const std::string& what) {
+// Where a per-tensor, per-row (rows = true: one value per row of A) or per-column (one per column of B) parameter
+// sits: `view` is its shape as a broadcastable tensor, `target` the shape [..., M, 1] or [..., 1, N] it expands to.
+struct ParamLayout {
+    Shape view;
+    Shape target;
+};
+
+Result<ParamLayout> param_layout(const Shape& param, const Shape& matrix, bool rows, const Node& node,
+                                 const std::string& what) {
     const Shape m2 = matrix.size() == 1 ? (rows ? Shape{1, matrix[0]} : Shape{matrix[0], 1}) : matrix;
-    Shape target(m2.begin(), m2.end() - 2);
-    target.push_back(rows ? m2[m2.size() - 2] : 1);
-    target.push_back(rows ? 1 : m2.back());
-    const int64_t lines = rows ? m2[m2.size() - 2] : m2.back();
-    Shape view = param.shape();
-    if (param.numel() == 1) view = {};
-    else if (view.size() == 1) view = rows ? Shape{view[0], 1} : Shape{1, view[0]};
-    auto broadcast = broadcast_shapes(target, view);
-    if (view.size() > target.size() || !broadcast.ok() || *broadcast != target) {
-        return invalid_input(node.describe() + ": " + what + " of shape " + shape_to_string(param.shape()) +
+    ParamLayout layout;
+    layout.target.assign(m2.begin(), m2.end() - 2);
+    layout.target.push_back(rows ? m2[m2.size() - 2] : 1);
+    layout.target.push_back(rows ? 1 : m2.back());
+    layout.view = param;
+    if (shape_numel(param) == 1) layout.view = {};
+    else if (param.size() == 1) layout.view = rows ? Shape{param[0], 1} : Shape{1, param[0]};
+    auto broadcast = broadcast_shapes(layout.target, layout.view);
+    if (layout.view.size() > layout.target.size() || !broadcast.ok() || *broadcast != layout.target) {
+        const int64_t lines = rows ? m2[m2.size() - 2] : m2.back();
+        return invalid_input(node.describe() + ": " + what + " of shape " + shape_to_string(param) +
                              " is neither per tensor nor per " + (rows ? "row" : "column") + " of " +
-                             shape_to_string(matrix) + " (expected " + std::to_string(lines) + " values)");
+                             shape_to_string(matrix) + " (" + std::to_string(lines) + " values)");
     }
-    const std::vector<int64_t> strides = broadcast_strides(view, target);
+    return layout;
+}
+
+// The parameter expanded to one value per row of every A matrix ([..., M]) or per column of every B matrix.
+std::vector<double> expand_param(const Tensor& param, const ParamLayout& layout) {
+    const Shape& target = layout.target;
+    const std::vector<int64_t> strides = broadcast_strides(layout.view, target);
     const int64_t count = shape_numel(target);
     std::vector<double> values(static_cast<size_t>(count));
     for (int64_t index = 0; index < count; ++index) {
@@ -87,17 +99,21 @@ Result<std::vector<double>> expand_param(const Tensor& param, const Shape& matri
     return values;
 }
 
-// x - zero_point as int32, the zero point expanded per row (A) or per column (B).
-Result<std::vector<int32_t>> centered(const Tensor& x, const Tensor& zero_point, bool rows, const Node& node) {
-    std::vector<int32_t> values(static_cast<size_t>(x.numel()));
-    std::vector<double> zp;
-    if (zero_point.defined()) {
-        if (zero_point.dtype() != x.dtype()) {
-            return invalid_input(node.describe() + ": zero point is " + dtype_name(zero_point.dtype()) +
-                                 " but its input is " + dtype_name(x.dtype()));
-        }
-        PARE_ASSIGN_OR_RETURN(zp, expand_param(zero_point, x.shape(), rows, node, "zero point"));
+// Checks an optional zero point (dtype of its input, per tensor/row/column) and returns its layout.
+Result<ParamLayout> zero_point_layout(const std::vector<InputInfo>& inputs, size_t index, const InputInfo& x, bool rows,
+                                      const Node& node) {
+    if (index >= inputs.size() || !inputs[index].present) return ParamLayout{};
+    if (inputs[index].dtype != x.dtype) {
+        return invalid_input(node.describe() + ": zero point is " + dtype_name(inputs[index].dtype) +
+                             " but its input is " + dtype_name(x.dtype));
     }
+    return param_layout(inputs[index].shape, x.shape, rows, node, "zero point");
+}
+
+// x - zero_point as int32, the zero point expanded per row (A) or per column (B); an undefined zero point is 0.
+std::vector<int32_t> centered(const Tensor& x, const Tensor& zero_point, const ParamLayout& layout, bool rows) {
+    std::vector<int32_t> values(static_cast<size_t>(x.numel()));
+    const std::vector<double> zp = zero_point.defined() ? expand_param(zero_point, layout) : std::vector<double>{};
     const int64_t cols = x.shape().back();
     const int64_t rows_per_matrix = x.rank() == 1 ? (rows ? 1 : x.dim(0)) : x.dim(-2);
     for (int64_t i = 0; i < x.numel(); ++i) {
@@ -136,13 +152,15 @@ public:
         PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 0, int8_dtypes()));
         PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 1, int8_dtypes()));
         PARE_ASSIGN_OR_RETURN(geometry_, matmul_geometry(inputs[0].shape, inputs[1].shape, node_));
+        PARE_ASSIGN_OR_RETURN(a_zero_point_, zero_point_layout(inputs, 2, inputs[0], true, node_));
+        PARE_ASSIGN_OR_RETURN(b_zero_point_, zero_point_layout(inputs, 3, inputs[1], false, node_));
         outputs = {OutputInfo{DType::kI32, geometry_.out}};
         return Status();
     }
 
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
-        PARE_ASSIGN_OR_RETURN(std::vector<int32_t> a, centered(inputs[0], optional_input(inputs, 2), true, node_));
-        PARE_ASSIGN_OR_RETURN(std::vector<int32_t> b, centered(inputs[1], optional_input(inputs, 3), false, node_));
+        const std::vector<int32_t> a = centered(inputs[0], optional_input(inputs, 2), a_zero_point_, true);
+        const std::vector<int32_t> b = centered(inputs[1], optional_input(inputs, 3), b_zero_point_, false);
         const std::vector<int32_t> acc = integer_matmul(a, b, geometry_);
         std::copy(acc.begin(), acc.end(), outputs[0].data<int32_t>());
         return Status();
@@ -151,6 +169,7 @@ public:
 private:
     const Node& node_;
     MatMulGeometry geometry_;
+    ParamLayout a_zero_point_, b_zero_point_;
 };
 
 // Inputs: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point.
@@ -164,6 +183,10 @@ public:
         PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 3, int8_dtypes()));
         for (int i : {1, 4, 6}) PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, i, {DType::kF32, DType::kF16, DType::kBF16}));
         PARE_ASSIGN_OR_RETURN(geometry_, matmul_geometry(inputs[0].shape, inputs[3].shape, node_));
+        PARE_ASSIGN_OR_RETURN(a_zero_point_, zero_point_layout(inputs, 2, inputs[0], true, node_));
+        PARE_ASSIGN_OR_RETURN(b_zero_point_, zero_point_layout(inputs, 5, inputs[3], false, node_));
+        PARE_ASSIGN_OR_RETURN(a_scale_, param_layout(inputs[1].shape, inputs[0].shape, true, node_, "a_scale"));
+        PARE_ASSIGN_OR_RETURN(b_scale_, param_layout(inputs[4].shape, inputs[3].shape, false, node_, "b_scale"));
         if (shape_numel(inputs[6].shape) != 1 || shape_numel(inputs[7].shape) != 1) {
             return unsupported(node_.describe() + ": per-row or per-column output scale " +
                                shape_to_string(inputs[6].shape));
@@ -177,10 +200,10 @@ public:
     }
 
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
-        PARE_ASSIGN_OR_RETURN(std::vector<int32_t> a, centered(inputs[0], inputs[2], true, node_));
-        PARE_ASSIGN_OR_RETURN(std::vector<int32_t> b, centered(inputs[3], inputs[5], false, node_));
-        PARE_ASSIGN_OR_RETURN(std::vector<double> a_scale, expand_param(inputs[1], inputs[0].shape(), true, node_, "a_scale"));
-        PARE_ASSIGN_OR_RETURN(std::vector<double> b_scale, expand_param(inputs[4], inputs[3].shape(), false, node_, "b_scale"));
+        const std::vector<int32_t> a = centered(inputs[0], inputs[2], a_zero_point_, true);
+        const std::vector<int32_t> b = centered(inputs[3], inputs[5], b_zero_point_, false);
+        const std::vector<double> a_scale = expand_param(inputs[1], a_scale_);
+        const std::vector<double> b_scale = expand_param(inputs[4], b_scale_);
         const float y_scale = static_cast<float>(inputs[6].element_as_double(0));
         const int64_t y_zero_point = read_quantized(inputs[7], 0);
         const std::vector<int32_t> acc = integer_matmul(a, b, geometry_);
@@ -200,6 +223,7 @@ public:
 private:
     const Node& node_;
     MatMulGeometry geometry_;
+    ParamLayout a_zero_point_, b_zero_point_, a_scale_, b_scale_;
 };
 
 }  // namespace
