@@ -14,6 +14,10 @@ void register_all_kernels(KernelRegistry& registry) {
     register_batch_norm_kernels(registry);
     register_norm_kernels(registry);
     register_rnn_kernels(registry);
+    register_quantize_linear_kernels(registry);
+    register_integer_matmul_kernels(registry);
+    register_integer_conv_kernels(registry);
+    register_control_flow_kernels(registry);
 }
 
 }  // namespace pare

@@ -17,5 +17,9 @@ void register_softmax_kernels(KernelRegistry& registry);  // Softmax, LogSoftmax
 void register_batch_norm_kernels(KernelRegistry& registry);
 void register_norm_kernels(KernelRegistry& registry);     // LayerNormalization, InstanceNormalization, MVN, LRN
 void register_rnn_kernels(KernelRegistry& registry);      // RNN, GRU, LSTM
+void register_quantize_linear_kernels(KernelRegistry& registry);
+void register_integer_matmul_kernels(KernelRegistry& registry);
+void register_integer_conv_kernels(KernelRegistry& registry);
+void register_control_flow_kernels(KernelRegistry& registry);
 
 }  // namespace pare
