@@ -7,6 +7,15 @@ namespace pare {
 void register_all_kernels(KernelRegistry& registry) {
     // Fast kernels before reference ones only matters for readability: candidates() sorts by rank.
     register_unary_kernels(registry);
+    register_binary_kernels(registry);
+    register_variadic_kernels(registry);
+    register_logic_kernels(registry);
+    register_clip_kernels(registry);
+    register_cast_kernels(registry);
+    register_reduce_kernels(registry);
+    register_argminmax_kernels(registry);
+    register_cumsum_kernels(registry);
+    register_topk_kernels(registry);
 }
 
 }  // namespace pare
