@@ -18,6 +18,15 @@ void register_all_kernels(KernelRegistry& registry) {
     register_integer_matmul_kernels(registry);
     register_integer_conv_kernels(registry);
     register_control_flow_kernels(registry);
+    register_binary_kernels(registry);
+    register_variadic_kernels(registry);
+    register_logic_kernels(registry);
+    register_clip_kernels(registry);
+    register_cast_kernels(registry);
+    register_reduce_kernels(registry);
+    register_argminmax_kernels(registry);
+    register_cumsum_kernels(registry);
+    register_topk_kernels(registry);
 }
 
 }  // namespace pare

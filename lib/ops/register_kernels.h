@@ -21,5 +21,14 @@ void register_quantize_linear_kernels(KernelRegistry& registry);
 void register_integer_matmul_kernels(KernelRegistry& registry);
 void register_integer_conv_kernels(KernelRegistry& registry);
 void register_control_flow_kernels(KernelRegistry& registry);
+void register_binary_kernels(KernelRegistry& registry);     // Add Sub Mul Div Mod Pow BitShift PRelu
+void register_variadic_kernels(KernelRegistry& registry);   // Max Min Sum Mean
+void register_logic_kernels(KernelRegistry& registry);      // comparisons, And Or Xor Not, Where
+void register_clip_kernels(KernelRegistry& registry);
+void register_cast_kernels(KernelRegistry& registry);       // Cast CastLike
+void register_reduce_kernels(KernelRegistry& registry);     // Reduce*
+void register_argminmax_kernels(KernelRegistry& registry);  // ArgMax ArgMin
+void register_cumsum_kernels(KernelRegistry& registry);
+void register_topk_kernels(KernelRegistry& registry);
 
 }  // namespace pare
