@@ -27,6 +27,17 @@ void register_all_kernels(KernelRegistry& registry) {
     register_argminmax_kernels(registry);
     register_cumsum_kernels(registry);
     register_topk_kernels(registry);
+    register_view_kernels(registry);
+    register_shape_kernels(registry);
+    register_generator_kernels(registry);
+    register_transpose_kernels(registry);
+    register_concat_split_kernels(registry);
+    register_slice_kernels(registry);
+    register_gather_kernels(registry);
+    register_scatter_kernels(registry);
+    register_expand_tile_kernels(registry);
+    register_pad_kernels(registry);
+    register_resize_kernels(registry);
 }
 
 }  // namespace pare
