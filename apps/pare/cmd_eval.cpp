@@ -135,9 +135,8 @@ struct EvalRun {
 Status evaluate(Dataset& dataset, const std::vector<int64_t>& labels, Evaluated& model, Evaluated* reference,
                 bool need_scores, EvalRun& run) {
     Progress progress("eval", dataset.samples());
-    for (int64_t start = 0; start < dataset.samples(); start += run.batch) {
-        const int64_t count = std::min(run.batch, dataset.samples() - start);
-        PARE_ASSIGN_OR_RETURN(std::vector<Tensor> batch, dataset.read(start, count));
+    return dataset.for_each_batch(run.batch, [&](int64_t start, const std::vector<Tensor>& batch) -> Status {
+        const int64_t count = batch[0].dim(0);
         PARE_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, model.run(batch));
         const std::string what = "output '" + model.runner->output_names()[0] + "' of '" + model.path + "'";
         Result<ScoreRows> scores = score_rows(outputs[0], what);
@@ -178,8 +177,8 @@ Status evaluate(Dataset& dataset, const std::vector<int64_t>& labels, Evaluated&
         }
         run.samples += count;
         progress.advance(count);
-    }
-    return Status();
+        return Status();
+    });
 }
 
 nlohmann::ordered_json top_json(const AccuracyCounter& accuracy) {
@@ -301,6 +300,7 @@ Status run_eval(const EvalOptions& options, const GlobalOptions& global) {
         PARE_RETURN_IF_ERROR(
             dataset.check_against(reference->runner->input_types()).with_context("'" + options.compare + "'"));
     }
+    if (dataset.samples() == 0) return invalid_input("data '" + options.data + "' holds no samples");
     std::vector<int64_t> labels;
     if (!options.labels.empty()) {
         PARE_ASSIGN_OR_RETURN(labels, read_labels(options.labels));

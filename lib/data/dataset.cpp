@@ -139,6 +139,16 @@ Result<std::vector<Tensor>> Dataset::read(int64_t start, int64_t count) {
     return batch;
 }
 
+Status Dataset::for_each_batch(int64_t batch_size,
+                               const std::function<Status(int64_t start, const std::vector<Tensor>& batch)>& visit) {
+    if (batch_size <= 0) return usage_error("the batch size must be positive");
+    for (int64_t start = 0; start < samples_; start += batch_size) {
+        PARE_ASSIGN_OR_RETURN(std::vector<Tensor> batch, read(start, std::min(batch_size, samples_ - start)));
+        PARE_RETURN_IF_ERROR(visit(start, batch));
+    }
+    return Status();
+}
+
 Result<std::vector<int64_t>> read_labels(const std::string& path) {
     PARE_ASSIGN_OR_RETURN(Tensor labels, read_npy(path));
     const bool column = labels.rank() == 2 && labels.dim(1) == 1;

@@ -97,13 +97,12 @@ pare::Tensor concat_rows(const std::vector<pare::Tensor>& parts) {
 pare::Result<std::vector<pare::Tensor>> run_pare(const pare::Model& model, pare::Dataset& dataset, int64_t batch) {
     pare::ModelRunner runner(model, pare::SessionOptions(), "'" + dataset.path() + "'");
     std::vector<std::vector<pare::Tensor>> parts;
-    for (int64_t start = 0; start < dataset.samples(); start += batch) {
-        const int64_t count = std::min(batch, dataset.samples() - start);
-        PARE_ASSIGN_OR_RETURN(std::vector<pare::Tensor> inputs, dataset.read(start, count));
+    PARE_RETURN_IF_ERROR(dataset.for_each_batch(batch, [&](int64_t, const std::vector<pare::Tensor>& inputs) -> pare::Status {
         PARE_ASSIGN_OR_RETURN(std::vector<pare::Tensor> outputs, runner.run(inputs));
         parts.resize(outputs.size());
         for (size_t o = 0; o < outputs.size(); ++o) parts[o].push_back(outputs[o]);
-    }
+        return pare::Status();
+    }));
     std::vector<pare::Tensor> outputs;
     for (const auto& output_parts : parts) outputs.push_back(concat_rows(output_parts));
     return outputs;

@@ -222,3 +222,21 @@ TEST_CASE("dataset sha256: files hash their bytes, folders their sorted files wi
     CHECK(folder.size() == 64);
     CHECK(folder != dataset_sha256(fixture("test_data/test_data_set_0")).value());
 }
+
+TEST_CASE("dataset: for_each_batch covers every sample once, the last batch partial") {
+    Dataset data = Dataset::open(fixture("named_deflated.npz"), {"a", "b"}).value();
+    std::vector<std::pair<int64_t, int64_t>> seen;
+    const Tensor all_b = data.read(0, 5).value()[1];
+    std::vector<int32_t> collected;
+    REQUIRE(data.for_each_batch(2, [&](int64_t start, const std::vector<Tensor>& batch) {
+                    seen.emplace_back(start, batch[0].dim(0));
+                    CHECK(batch[1].dim(0) == batch[0].dim(0));
+                    collected.insert(collected.end(), batch[1].data<int32_t>(), batch[1].data<int32_t>() + batch[1].numel());
+                    return Status();
+                }).ok());
+    CHECK(seen == std::vector<std::pair<int64_t, int64_t>>{{0, 2}, {2, 2}, {4, 1}});
+    CHECK(collected == std::vector<int32_t>(all_b.data<int32_t>(), all_b.data<int32_t>() + all_b.numel()));
+    const Status stop = data.for_each_batch(3, [](int64_t, const std::vector<Tensor>&) { return invalid_input("stop"); });
+    CHECK(stop.message() == "stop");
+    CHECK(data.for_each_batch(0, [](int64_t, const std::vector<Tensor>&) { return Status(); }).code() == ErrorCode::kUsage);
+}
