@@ -14,7 +14,7 @@
 namespace pare {
 
 class Dataset {
-public:
+  public:
     /// Opens `path` for a model whose inputs are `input_names` (in graph order). Fails with kInvalidInput when the
     /// data cannot be read or does not provide exactly one array per input with a common sample count.
     static Result<Dataset> open(const std::string& path, const std::vector<std::string>& input_names);
@@ -49,7 +49,7 @@ public:
     Status for_each_batch(int64_t batch_size,
                           const std::function<Status(int64_t start, const std::vector<Tensor>& batch)>& visit);
 
-private:
+  private:
     Dataset();
     std::string path_;
     std::string format_;
