@@ -78,8 +78,17 @@ struct Evaluated {
         const auto start = Clock::now();
         PARE_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, runner->run(batch));
         const double seconds = seconds_since(start);
+        const int64_t rows = batch[0].dim(0);
         run_seconds += seconds;
-        batch_ms.emplace_back(batch[0].dim(0), seconds * 1e3);
+        batch_ms.emplace_back(rows, seconds * 1e3);
+        // A padded batch (fixed batch size): compare only the real samples' intermediate values.
+        const int64_t padded = runner->fixed_batch();
+        for (auto& [name, value] : capture.values) {
+            if (padded <= rows || value.rank() == 0 || value.dim(0) != padded) continue;
+            Shape shape = value.shape();
+            shape[0] = rows;
+            value = Tensor(value.dtype(), shape, value.buffer(), value.offset());
+        }
         return outputs;
     }
 
