@@ -108,7 +108,7 @@ public:
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
         PARE_ASSIGN_OR_RETURN(std::optional<ReducePlan> plan, axes_.plan(inputs));
         const DType dtype = inputs[0].dtype;
-        if (!dtype_in_set(dtype, DTypeSet::kNumeric)) return unsupported(node_.describe() + " on " + dtype_name(dtype) + " tensors");
+        PARE_RETURN_IF_ERROR(check_dtype_in(node_, dtype, DTypeSet::kNumeric));
         if (!plan) {
             outputs = {OutputInfo{dtype, {}, false}};
             return Status();
