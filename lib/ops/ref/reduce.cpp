@@ -81,7 +81,9 @@ void reduce(const ReducePlan& plan, const Tensor& src, Tensor& dst) {
         });
         for (int64_t o = 0; o < outputs; ++o) {
             const double max = static_cast<double>(acc[o]);
-            d[o] = store<T>(count > 0 && std::isfinite(max) ? max + std::log(sums[o]) : count > 0 ? max : -INFINITY);
+            double result = -INFINITY;  // log of an empty sum
+            if (count > 0) result = std::isfinite(max) ? max + std::log(sums[o]) : max;  // +-inf and NaN as they are
+            d[o] = store<T>(result);
         }
     } else {
         for (int64_t o = 0; o < outputs; ++o) {
