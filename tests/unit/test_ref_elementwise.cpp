@@ -6,8 +6,7 @@
 #include <functional>
 #include <limits>
 
-#include "exec/session.h"
-#include "ops/ref/broadcast.h"
+#include "model_builder.h"
 #include "ops/ref/dtype_dispatch.h"
 
 using namespace pare;
@@ -18,44 +17,28 @@ using AttrSetter = std::function<void(Node&)>;
 
 // Runs one node on reference kernels; every non-empty input is a graph input (so value-dependent shapes such as
 // TopK's k are resolved at run time). An undefined tensor is an omitted optional input.
-Result<std::vector<Tensor>> run_op(const std::string& op, const std::vector<Tensor>& inputs,
-                                   const AttrSetter& attrs = {}, int64_t opset = 18, int num_outputs = 1) {
-    Model model;
-    model.header.set_ir_version(8);
-    auto* import = model.header.add_opset_import();
-    import->set_domain("");
-    import->set_version(opset);
-    onnx::NodeProto proto;
-    proto.set_op_type(op);
-    proto.set_name("under_test");
-    std::map<std::string, Shape> shapes;
+Result<std::vector<Tensor>> run_op(const std::string& op, const std::vector<Tensor>& inputs, const AttrSetter& attrs = {},
+                                   int64_t opset = 18, int num_outputs = 1) {
+    std::vector<onnx::ValueInfoProto> infos, outs;
+    std::vector<std::string> input_names, output_names;
     std::vector<Tensor> fed;
     for (size_t i = 0; i < inputs.size(); ++i) {
-        if (!inputs[i].defined()) {
-            proto.add_input("");
-            continue;
-        }
-        const std::string name = "in" + std::to_string(i);
-        proto.add_input(name);
-        auto* info = model.graph.header.add_input();
-        info->set_name(name);
-        auto* type = info->mutable_type()->mutable_tensor_type();
-        type->set_elem_type(static_cast<int32_t>(inputs[i].dtype()));
-        for (int64_t d : inputs[i].shape()) type->mutable_shape()->add_dim()->set_dim_value(d);
-        shapes[name] = inputs[i].shape();
+        input_names.push_back(inputs[i].defined() ? "in" + std::to_string(i) : "");
+        if (!inputs[i].defined()) continue;
+        infos.push_back(pare_test::value_info(input_names.back(), inputs[i].dtype(), inputs[i].shape()));
         fed.push_back(inputs[i]);
     }
     for (int i = 0; i < num_outputs; ++i) {
-        proto.add_output("out" + std::to_string(i));
-        model.graph.header.add_output()->set_name("out" + std::to_string(i));
+        output_names.push_back("out" + std::to_string(i));
+        outs.emplace_back();
+        outs.back().set_name(output_names.back());  // untyped: the kernel decides
     }
-    Node node(std::move(proto));
+    Graph graph = pare_test::make_graph(infos, outs);
+    Node node = pare_test::make_node(op, input_names, output_names);
+    node.proto.set_name("under_test");
     if (attrs) attrs(node);
-    model.graph.nodes.push_back(std::move(node));
-    SessionOptions options;
-    options.reference_only = true;
-    PARE_ASSIGN_OR_RETURN(auto session, Session::create(model, shapes, options));
-    return session->run(fed);
+    graph.nodes.push_back(std::move(node));
+    return pare_test::run_graph(graph, opset, fed);
 }
 
 Tensor run_ok(const std::string& op, const std::vector<Tensor>& inputs, const AttrSetter& attrs = {},
