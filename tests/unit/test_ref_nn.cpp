@@ -175,3 +175,57 @@ TEST_CASE("reverse RNN with sequence lengths starts each sequence at its own end
     const Tensor too_long = tensor_from_vector<int32_t>({4, 2}, {2});
     CHECK(run_reference(rnn, {x, w, r, Tensor(), too_long}, 14).status().code() == ErrorCode::kInvalidInput);
 }
+
+TEST_CASE("malformed shapes are refused cleanly, never crash") {
+    struct OpCase {
+        const char* op;
+        int inputs;
+        int outputs;
+    };
+    const OpCase cases[] = {{"Conv", 3, 1},
+                            {"ConvTranspose", 3, 1},
+                            {"Gemm", 3, 1},
+                            {"MatMul", 2, 1},
+                            {"BatchNormalization", 5, 1},
+                            {"MaxPool", 1, 2},
+                            {"AveragePool", 1, 1},
+                            {"LpPool", 1, 1},
+                            {"GlobalAveragePool", 1, 1},
+                            {"GlobalMaxPool", 1, 1},
+                            {"LRN", 1, 1},
+                            {"Softmax", 1, 1},
+                            {"LogSoftmax", 1, 1},
+                            {"Hardmax", 1, 1},
+                            {"LayerNormalization", 3, 3},
+                            {"InstanceNormalization", 3, 1},
+                            {"MeanVarianceNormalization", 1, 1},
+                            {"RNN", 6, 2},
+                            {"GRU", 6, 2},
+                            {"LSTM", 8, 3}};
+    const std::vector<Shape> shapes = {{},        {0},       {3},     {2, 3},    {1, 2, 3, 3},   {1, 2, 0, 3},
+                                       {2, 3, 1}, {1, 1, 2}, {4},     {2, 4, 5}, {4, 2, 2, 2},   {1, 4, 3, 3},
+                                       {1, 6, 2}, {1, 8, 2}, {1, 12}, {1, 16},   {2, 2, 2, 2, 2}};
+    const std::vector<DType> dtypes = {DType::kF32, DType::kF16, DType::kF64, DType::kI32};
+    uint32_t seed = 12345;
+    auto next = [&seed] { return (seed = seed * 1664525u + 1013904223u) >> 8; };
+    for (const OpCase& c : cases) {
+        Node node = make_node(c.op, c.inputs, c.outputs);
+        node.set_attr_ints("kernel_shape", {2, 2});
+        node.set_attr_int("size", 3);
+        node.set_attr_int("hidden_size", 2);
+        node.set_attr_int("group", 2);
+        node.set_attr_ints("strides", {2, 1});
+        for (int trial = 0; trial < 400; ++trial) {
+            std::vector<Tensor> inputs;
+            for (int i = 0; i < c.inputs; ++i) {
+                const bool omitted = i > 0 && next() % 4 == 0;
+                const DType dtype = next() % 3 ? DType::kF32 : dtypes[next() % dtypes.size()];
+                inputs.push_back(omitted ? Tensor() : Tensor(dtype, shapes[next() % shapes.size()]));
+            }
+            auto outputs = run_reference(node, inputs, 17);
+            CAPTURE(c.op);
+            CHECK((outputs.ok() || outputs.status().code() == ErrorCode::kInvalidInput ||
+                   outputs.status().code() == ErrorCode::kUnsupported));
+        }
+    }
+}

@@ -198,6 +198,9 @@ class MeanVarianceNormKernel : public Kernel {
         reduced_.assign(x.size(), false);
         for (int64_t axis : axes) {
             PARE_ASSIGN_OR_RETURN(const int64_t a, normalize_axis(axis, static_cast<int64_t>(x.size()), node_));
+            if (a >= static_cast<int64_t>(x.size())) {  // normalize_axis lets axis 0 through for scalars
+                return invalid_input(node_.describe() + ": axis " + std::to_string(axis) + " for a scalar input");
+            }
             reduced_[a] = true;
         }
         outputs = {OutputInfo{inputs[0].dtype, x}};
