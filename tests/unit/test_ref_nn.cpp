@@ -229,3 +229,61 @@ TEST_CASE("malformed shapes are refused cleanly, never crash") {
         }
     }
 }
+
+namespace {
+
+// Sets a STRINGS attribute (the Node API has setters for numbers and single strings only).
+void set_strings(Node& node, const std::string& name, const std::vector<std::string>& values) {
+    auto* attribute = node.proto.add_attribute();
+    attribute->set_name(name);
+    attribute->set_type(onnx::AttributeProto::STRINGS);
+    for (const auto& value : values) attribute->add_strings(value);
+}
+
+}  // namespace
+
+TEST_CASE("RNN clip bounds the pre-activations") {
+    Node rnn = make_node("RNN", 3);
+    rnn.set_attr_int("hidden_size", 1);
+    rnn.set_attr_float("clip", 1.0f);
+    set_strings(rnn, "activations", {"Affine"});
+    const Tensor x = tensor_from_vector<float>({3, -5}, {2, 1, 1});
+    const Tensor w = tensor_from_vector<float>({1}, {1, 1, 1});
+    const Tensor r = tensor_from_vector<float>({0}, {1, 1, 1});
+    check_values(run_one(rnn, {x, w, r}, 14), {2, 1, 1, 1}, {1, -1});
+}
+
+TEST_CASE("LSTM gate order, input_forget and the cell state output") {
+    // Identity activations and zero weights leave only the biases (order i, o, f, c): i = 0.25, o = 2, f = 0.5,
+    // candidate = 4, from the initial cell state 8.
+    Node lstm = make_node("LSTM", 7, 3);
+    lstm.proto.set_input(4, "");
+    lstm.proto.set_input(5, "");
+    lstm.set_attr_int("hidden_size", 1);
+    set_strings(lstm, "activations", {"Affine", "Affine", "Affine"});
+    const Tensor x = tensor_from_vector<float>({1}, {1, 1, 1});
+    const Tensor w = tensor_from_vector<float>({0, 0, 0, 0}, {1, 4, 1});
+    const Tensor r = tensor_from_vector<float>({0, 0, 0, 0}, {1, 4, 1});
+    const Tensor b = tensor_from_vector<float>({0.25f, 2, 0.5f, 4, 0, 0, 0, 0}, {1, 8});
+    const Tensor c0 = tensor_from_vector<float>({8}, {1, 1, 1});
+    auto outputs = run_reference(lstm, {x, w, r, b, Tensor(), Tensor(), c0}, 14);
+    REQUIRE_MESSAGE(outputs.ok(), outputs.status().message());
+    check_values((*outputs)[2], {1, 1, 1}, {5});   // c = 0.5 * 8 + 0.25 * 4
+    check_values((*outputs)[1], {1, 1, 1}, {10});  // h = 2 * c
+
+    lstm.set_attr_int("input_forget", 1);  // f = 1 - i = 0.75
+    outputs = run_reference(lstm, {x, w, r, b, Tensor(), Tensor(), c0}, 14);
+    REQUIRE(outputs.ok());
+    check_values((*outputs)[2], {1, 1, 1}, {7});
+}
+
+TEST_CASE("BatchNormalization before opset 9 with spatial=0 keeps statistics per element") {
+    Node bn = make_node("BatchNormalization", 5);
+    bn.set_attr_int("spatial", 0);
+    bn.set_attr_float("epsilon", 0.0f);
+    const Tensor x = tensor_from_vector<float>(iota(8, 0), {2, 2, 2});
+    const Tensor ones = tensor_from_vector<float>({1, 1, 1, 1}, {2, 2});
+    const Tensor zeros = tensor_from_vector<float>({0, 0, 0, 0}, {2, 2});
+    const Tensor mean = tensor_from_vector<float>({0, 1, 2, 3}, {2, 2});
+    check_values(run_one(bn, {x, ones, zeros, mean, ones}, 7), {2, 2, 2}, {0, 0, 0, 0, 4, 4, 4, 4});
+}
