@@ -195,7 +195,14 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
         PARE_RETURN_IF_ERROR(evaluate_into_report(eval, global, report));
     }
     auto& json = report.json();
+    // Errors by tensor name: intermediate tensors from the per-layer comparison, graph outputs from the outputs table.
     nlohmann::ordered_json measured_layers = json.contains("layers") ? json["layers"] : nlohmann::ordered_json::array();
+    for (const auto& output : json.value("outputs", nlohmann::ordered_json::array())) {
+        nlohmann::ordered_json error = output;
+        error.erase("name");
+        error.erase("reference_name");
+        measured_layers.push_back({{"output", output["name"]}, {"activation_error", error}});
+    }
     json.erase("layers");
     const ModelStats before = compute_model_stats(loaded.model, infer_value_types(loaded.model));
     report.set_input_model(loaded, before);
