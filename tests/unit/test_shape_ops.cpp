@@ -317,6 +317,16 @@ TEST_CASE("opset variants: Unsqueeze/Squeeze axes, Split num_outputs, Scatter mi
                                    {fed(base), fed(tensor_from_vector<int64_t>({0, 2}, {2, 1})), fed(updates)},
                                    [](Node& n) { n.set_attr_string("reduction", "min"); })) ==
           std::vector<int64_t>{5, 5, 2});
+    // Reductions on f16 compute in float; on bool, mul is "and".
+    const Tensor halves = tensor_from_vector<float>({1.5f, 2}, {2}).cast(DType::kF16);
+    CHECK(tensor_to_floats(run_one("ScatterElements", 16, {fed(halves), fed(ints({1, 1})), fed(halves)},
+                                   [](Node& n) { n.set_attr_string("reduction", "add"); })
+                               .cast(DType::kF32)) == std::vector<float>{1.5f, 5.5f});
+    Tensor flags(DType::kBool, {2});
+    flags.data<bool>()[0] = true;
+    CHECK(tensor_to_int64s(run_one("ScatterElements", 16, {fed(flags), fed(ints({0})), fed(Tensor(DType::kBool, {1}))},
+                                   [](Node& n) { n.set_attr_string("reduction", "mul"); })) ==
+          std::vector<int64_t>{0, 0});
 }
 
 TEST_CASE("bad indices and malformed nodes fail cleanly") {
