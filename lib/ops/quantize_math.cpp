@@ -167,7 +167,8 @@ Status dequantize_tensor(const Tensor& x, const Tensor& scale, const Tensor& zer
         for (int64_t i = 0; i < layout.inner; ++i) {
             const int64_t index = row * layout.inner + i;
             const int64_t p = layout.param_index(o, a, i);
-            const float value = dequantize_value(read_quantized(x, index), static_cast<float>(scales[p]), zero_points[p]);
+            const float value =
+                dequantize_value(read_quantized(x, index), static_cast<float>(scales[p]), zero_points[p]);
             if (dst_f32) dst_f32[index] = value;
             else dst_16[index] = dst_dtype == DType::kF16 ? f32_to_f16(value) : f32_to_bf16(value);
         }

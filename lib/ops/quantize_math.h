@@ -55,11 +55,13 @@ inline double quantize_quotient(double x, double scale, DType precision) {
         case DType::kF32: return static_cast<float>(x) / static_cast<float>(scale);
         case DType::kF16: {
             // A float quotient of two halves rounds to the correctly rounded half: 24 >= 2 * 11 + 2 bits.
-            const float q = f16_to_f32(f32_to_f16(static_cast<float>(x))) / f16_to_f32(f32_to_f16(static_cast<float>(scale)));
+            const float q =
+                f16_to_f32(f32_to_f16(static_cast<float>(x))) / f16_to_f32(f32_to_f16(static_cast<float>(scale)));
             return f16_to_f32(f32_to_f16(q));
         }
         case DType::kBF16: {
-            const float q = bf16_to_f32(f32_to_bf16(static_cast<float>(x))) / bf16_to_f32(f32_to_bf16(static_cast<float>(scale)));
+            const float q =
+                bf16_to_f32(f32_to_bf16(static_cast<float>(x))) / bf16_to_f32(f32_to_bf16(static_cast<float>(scale)));
             return bf16_to_f32(f32_to_bf16(q));
         }
         default: return x / scale;

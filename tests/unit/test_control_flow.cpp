@@ -86,8 +86,8 @@ Graph loop_graph(const std::string& trip_count, const std::string& cond, const s
     if (!trip_count.empty()) inputs.push_back(value_info(trip_count, DType::kI64, {}));
     if (!cond.empty()) inputs.push_back(value_info(cond, DType::kBool, {}));
     inputs.push_back(value_info("v", DType::kF32, {2}));
-    Graph g = make_graph(inputs, {value_info("v_final", DType::kF32, {2}, false), value_info("iters", DType::kI64, {-1}),
-                                  value_info("values", DType::kF32, {-1, 2})});
+    Graph g = make_graph(inputs, {value_info("v_final", DType::kF32, {2}, false),
+                                  value_info("iters", DType::kI64, {-1}), value_info("values", DType::kF32, {-1, 2})});
     Node node = make_node("Loop", {trip_count, cond, "v"}, {"v_final", "iters", "values"});
     attach_subgraph(node, "body", loop_body(condition_source));
     g.nodes.push_back(node);

@@ -141,7 +141,8 @@ TEST_CASE("make_quant_layout: per tensor, per axis and blocked with a remainder 
 }
 
 TEST_CASE("quantize_tensor and dequantize_tensor: blocked int4 round trip") {
-    const Tensor x = tensor_from_vector<float>({-1.0f, 0.5f, 1.5f, 7.0f, 2.0f, 0.0f, -20.0f, 3.0f, 0.25f, 9.0f}, {2, 5});
+    const Tensor x =
+        tensor_from_vector<float>({-1.0f, 0.5f, 1.5f, 7.0f, 2.0f, 0.0f, -20.0f, 3.0f, 0.25f, 9.0f}, {2, 5});
     const Tensor scale = tensor_from_vector<float>({1.0f, 0.5f, 2.0f, 1.0f, 4.0f, 0.25f}, {2, 3});
     const Tensor zero_point = tensor_from_vector<float>({0, 1, -2, 0, 0, 3}, {2, 3}).cast(DType::kI4);
     auto layout = make_quant_layout(x.shape(), scale.shape(), 1, 2, "q");

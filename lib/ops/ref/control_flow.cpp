@@ -77,7 +77,9 @@ int64_t element_bytes(DType dtype) { return dtype_bits(dtype) / 8; }
 
 }  // namespace
 
-ValueType declared_output_type(const Graph& body, int index) { return declared_type(body, body.header.output(), index); }
+ValueType declared_output_type(const Graph& body, int index) {
+    return declared_type(body, body.header.output(), index);
+}
 
 ValueType declared_input_type(const Graph& body, int index) { return declared_type(body, body.header.input(), index); }
 

@@ -149,7 +149,8 @@ Status check_per_channel(const std::vector<InputInfo>& inputs, size_t index, int
 Status check_zero_points(const std::vector<InputInfo>& inputs, size_t x, size_t x_zero_point, size_t w,
                          size_t w_zero_point, int64_t channels, const Node& node) {
     for (auto [value, zero_point] : {std::make_pair(x, x_zero_point), std::make_pair(w, w_zero_point)}) {
-        if (zero_point < inputs.size() && inputs[zero_point].present && inputs[zero_point].dtype != inputs[value].dtype) {
+        if (zero_point < inputs.size() && inputs[zero_point].present &&
+            inputs[zero_point].dtype != inputs[value].dtype) {
             return invalid_input(node.describe() + ": zero point is " + dtype_name(inputs[zero_point].dtype) +
                                  " but its input is " + dtype_name(inputs[value].dtype));
         }
@@ -222,11 +223,12 @@ public:
         PARE_RETURN_IF_ERROR(check_input_count(node_, inputs, 8, 9));
         PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 0, int8_dtypes()));
         PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 3, int8_dtypes()));
-        for (int i : {1, 4, 6}) PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, i, {DType::kF32, DType::kF16, DType::kBF16}));
+        for (int i : {1, 4, 6}) PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, i, scale_dtypes()));
         PARE_ASSIGN_OR_RETURN(geometry_, conv_output_geometry(node_, inputs[0].shape, inputs[3].shape));
         PARE_RETURN_IF_ERROR(check_zero_points(inputs, 0, 2, 3, 5, geometry_.out_channels, node_));
         PARE_RETURN_IF_ERROR(check_per_channel(inputs, 4, geometry_.out_channels, node_, "weight scale"));
-        if (shape_numel(inputs[1].shape) != 1 || shape_numel(inputs[6].shape) != 1 || shape_numel(inputs[7].shape) != 1) {
+        if (shape_numel(inputs[1].shape) != 1 || shape_numel(inputs[6].shape) != 1 ||
+            shape_numel(inputs[7].shape) != 1) {
             return unsupported(node_.describe() + ": input and output scales and zero points must be per tensor");
         }
         const DType dtype = inputs[7].dtype;

@@ -54,7 +54,9 @@ Result<KernelPtr> create_if_kernel(const KernelContext& context) {
     const Graph* then_branch = node.subgraph("then_branch");
     const Graph* else_branch = node.subgraph("else_branch");
     if (!then_branch || !else_branch) return invalid_input(node.describe() + " needs then_branch and else_branch");
-    if (node.num_inputs() != 1 || node.input(0).empty()) return invalid_input(node.describe() + " takes one input, cond");
+    if (node.num_inputs() != 1 || node.input(0).empty()) {
+        return invalid_input(node.describe() + " takes one input, cond");
+    }
     const int count = node.num_outputs();
     if (then_branch->header.output_size() != count || else_branch->header.output_size() != count) {
         return invalid_input(node.describe() + " has " + std::to_string(count) + " outputs but its branches have " +

@@ -37,8 +37,9 @@ protected:
         std::vector<std::vector<Tensor>> scans(static_cast<size_t>(scans_));
         const ValueType iteration_type = declared_input_type(body_, 0), condition_type = declared_input_type(body_, 1);
         for (int64_t i = 0; i < trip_count && condition; ++i) {
-            std::vector<Tensor> body_inputs = {scalar_like_declared(DType::kI64, static_cast<double>(i), iteration_type),
-                                               scalar_like_declared(DType::kBool, condition ? 1.0 : 0.0, condition_type)};
+            std::vector<Tensor> body_inputs = {
+                scalar_like_declared(DType::kI64, static_cast<double>(i), iteration_type),
+                scalar_like_declared(DType::kBool, condition ? 1.0 : 0.0, condition_type)};
             body_inputs.insert(body_inputs.end(), carried.begin(), carried.end());
             PARE_ASSIGN_OR_RETURN(std::vector<Tensor> results, runner_->run(body_inputs, outer_values));
             if (static_cast<int>(results.size()) != 1 + carried_ + scans_) {
@@ -101,7 +102,9 @@ Result<KernelPtr> create_loop_kernel(const KernelContext& context) {
     const int carried = node.num_inputs() - 2;
     if (carried < 0) return invalid_input(node.describe() + " takes M, cond and the loop-carried values");
     for (int c = 0; c < carried; ++c) {
-        if (node.input(2 + c).empty()) return invalid_input(node.describe() + ": loop-carried input " + std::to_string(c) + " is omitted");
+        if (node.input(2 + c).empty()) {
+            return invalid_input(node.describe() + ": loop-carried input " + std::to_string(c) + " is omitted");
+        }
     }
     if (body->header.input_size() != 2 + carried || body->header.output_size() < 1 + carried ||
         node.num_outputs() != body->header.output_size() - 1) {

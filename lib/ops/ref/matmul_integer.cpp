@@ -36,7 +36,8 @@ Result<MatMulGeometry> matmul_geometry(const Shape& a, const Shape& b, const Nod
     }
     const Shape a_batch(a2.begin(), a2.end() - 2), b_batch(b2.begin(), b2.end() - 2);
     PARE_ASSIGN_OR_RETURN(Shape batch, broadcast_shapes(a_batch, b_batch));
-    const std::vector<int64_t> a_strides = broadcast_strides(a_batch, batch), b_strides = broadcast_strides(b_batch, batch);
+    const std::vector<int64_t> a_strides = broadcast_strides(a_batch, batch),
+                               b_strides = broadcast_strides(b_batch, batch);
     const int64_t count = shape_numel(batch);
     for (int64_t index = 0; index < count; ++index) {
         int64_t rest = index, a_index = 0, b_index = 0;
@@ -181,7 +182,7 @@ public:
         PARE_RETURN_IF_ERROR(check_input_count(node_, inputs, 8, 8));
         PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 0, int8_dtypes()));
         PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 3, int8_dtypes()));
-        for (int i : {1, 4, 6}) PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, i, {DType::kF32, DType::kF16, DType::kBF16}));
+        for (int i : {1, 4, 6}) PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, i, scale_dtypes()));
         PARE_ASSIGN_OR_RETURN(geometry_, matmul_geometry(inputs[0].shape, inputs[3].shape, node_));
         PARE_ASSIGN_OR_RETURN(a_zero_point_, zero_point_layout(inputs, 2, inputs[0], true, node_));
         PARE_ASSIGN_OR_RETURN(b_zero_point_, zero_point_layout(inputs, 5, inputs[3], false, node_));
