@@ -15,4 +15,8 @@ void optimize_graph(Graph& graph, const std::set<std::string>& keep, bool keep_a
 /// Removes Identity and inference-mode Dropout nodes, reading their input directly. Returns nodes removed.
 int remove_identities(Graph& graph, const std::set<std::string>& keep);
 
+/// Removes nodes none of whose outputs reach a graph output, then initializers nothing reads (those listed as graph
+/// inputs leave the input list too). Returns nodes removed.
+int remove_dead_nodes(Graph& graph);
+
 }  // namespace pare
