@@ -80,9 +80,9 @@ TEST_CASE("QuantizeLinear and DequantizeLinear reject mismatched parameters") {
 }
 
 TEST_CASE("DynamicQuantizeLinear on all-zero data gives scale 1 and zero point 0") {
-    Graph g = make_graph({value_info("x", DType::kF32, {3})},
-                         {value_info("y", DType::kU8, {3}), value_info("s", DType::kF32, {}),
-                          value_info("z", DType::kU8, {})});
+    Graph g = make_graph(
+        {value_info("x", DType::kF32, {3})},
+        {value_info("y", DType::kU8, {3}), value_info("s", DType::kF32, {}), value_info("z", DType::kU8, {})});
     g.nodes.push_back(make_node("DynamicQuantizeLinear", {"x"}, {"y", "s", "z"}));
     auto out = run_graph(g, 11, {Tensor(DType::kF32, {3})});
     REQUIRE(out.ok());

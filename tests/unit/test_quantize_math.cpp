@@ -45,8 +45,8 @@ TEST_CASE("quantize_value: division, ties to even, zero point and saturation") {
     // ONNX test_quantizelinear: x / 2 + 128.
     CHECK(quantize_value(0, 2, 128, u8) == 128);
     CHECK(quantize_value(2, 2, 128, u8) == 129);
-    CHECK(quantize_value(3, 2, 128, u8) == 130);  // 1.5 -> 2
-    CHECK(quantize_value(5, 2, 128, u8) == 130);  // 2.5 -> 2
+    CHECK(quantize_value(3, 2, 128, u8) == 130);   // 1.5 -> 2
+    CHECK(quantize_value(5, 2, 128, u8) == 130);   // 2.5 -> 2
     CHECK(quantize_value(-1, 2, 128, u8) == 128);  // -0.5 -> 0
     CHECK(quantize_value(-3, 2, 128, u8) == 126);  // -1.5 -> -2
     CHECK(quantize_value(1000, 2, 128, u8) == 255);
@@ -60,7 +60,7 @@ TEST_CASE("quantize_value: division, ties to even, zero point and saturation") {
     CHECK(quantize_value(-1, 1, -128, i8) == -128);
     CHECK(quantize_value(1, 1, 127, i8) == 127);
     CHECK(quantize_value(0.5f, 1, -8, i4) == -8);
-    CHECK(quantize_value(7.5f, 1, 0, i4) == 7);   // 8 saturates
+    CHECK(quantize_value(7.5f, 1, 0, i4) == 7);  // 8 saturates
     CHECK(quantize_value(-8.5f, 1, 0, i4) == -8);
     CHECK(quantize_value(std::nanf(""), 1, 7, i8) == 7);  // NaN quantizes to the zero point
 }
@@ -79,8 +79,8 @@ TEST_CASE("dequantize_value, requantize and int32 wrapping") {
     CHECK(dequantize_value(255, 2.0f, 128) == 254.0f);
     CHECK(dequantize_value(-8, 0.5f, 0) == -4.0f);
     CHECK(dequantize_value(2147483647, 1.0f, -2147483648LL) == 4294967295.0f);  // exact difference, then float
-    CHECK(requantize(10, 0.25f, 3, quant_range(DType::kU8)) == 5);   // 2.5 -> 2, + 3
-    CHECK(requantize(14, 0.25f, 3, quant_range(DType::kU8)) == 7);   // 3.5 -> 4, + 3
+    CHECK(requantize(10, 0.25f, 3, quant_range(DType::kU8)) == 5);              // 2.5 -> 2, + 3
+    CHECK(requantize(14, 0.25f, 3, quant_range(DType::kU8)) == 7);              // 3.5 -> 4, + 3
     CHECK(requantize(-4000, 0.25f, 0, quant_range(DType::kI8)) == -128);
     CHECK(requantize_multiplier(0.5f, 0.25f, 0.125f) == 1.0f);
     CHECK(wrap_int32(2147483648LL) == -2147483647 - 1);

@@ -8,13 +8,16 @@ namespace pare {
 namespace {
 
 class IfKernel : public SubgraphKernel {
-public:
+  public:
     IfKernel(const KernelContext& context, const Graph& then_branch, const Graph& else_branch,
              std::unique_ptr<SubgraphRunner> then_runner, std::unique_ptr<SubgraphRunner> else_runner)
-        : SubgraphKernel(context), then_branch_(then_branch), else_branch_(else_branch),
-          then_runner_(std::move(then_runner)), else_runner_(std::move(else_runner)) {}
+        : SubgraphKernel(context),
+          then_branch_(then_branch),
+          else_branch_(else_branch),
+          then_runner_(std::move(then_runner)),
+          else_runner_(std::move(else_runner)) {}
 
-protected:
+  protected:
     Result<std::vector<Tensor>> execute(const std::vector<Tensor>& inputs,
                                         const std::map<std::string, Tensor>& outer_values) override {
         PARE_ASSIGN_OR_RETURN(const bool condition, scalar_condition(inputs[0], node_));
@@ -40,7 +43,7 @@ protected:
         return outputs;
     }
 
-private:
+  private:
     const Graph& then_branch_;
     const Graph& else_branch_;
     std::unique_ptr<SubgraphRunner> then_runner_;

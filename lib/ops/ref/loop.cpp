@@ -13,12 +13,15 @@ namespace pare {
 namespace {
 
 class LoopKernel : public SubgraphKernel {
-public:
+  public:
     LoopKernel(const KernelContext& context, const Graph& body, std::unique_ptr<SubgraphRunner> runner)
-        : SubgraphKernel(context), body_(body), runner_(std::move(runner)),
-          carried_(context.node.num_inputs() - 2), scans_(context.node.num_outputs() - carried_) {}
+        : SubgraphKernel(context),
+          body_(body),
+          runner_(std::move(runner)),
+          carried_(context.node.num_inputs() - 2),
+          scans_(context.node.num_outputs() - carried_) {}
 
-protected:
+  protected:
     Result<std::vector<Tensor>> execute(const std::vector<Tensor>& inputs,
                                         const std::map<std::string, Tensor>& outer_values) override {
         int64_t trip_count = std::numeric_limits<int64_t>::max();
@@ -86,7 +89,7 @@ protected:
         return outputs;
     }
 
-private:
+  private:
     const Graph& body_;
     std::unique_ptr<SubgraphRunner> runner_;
     int carried_;

@@ -29,9 +29,8 @@ inline Tensor optional_input(const std::vector<Tensor>& inputs, size_t index) {
 /// Registers reference kernel K, built from the node alone, for an ai.onnx op.
 template <class K>
 void add_node_kernel(KernelRegistry& registry, const std::string& op) {
-    registry.add_reference(op, [](const KernelContext& context) -> Result<KernelPtr> {
-        return KernelPtr(new K(context.node));
-    });
+    registry.add_reference(
+        op, [](const KernelContext& context) -> Result<KernelPtr> { return KernelPtr(new K(context.node)); });
 }
 
 }  // namespace pare

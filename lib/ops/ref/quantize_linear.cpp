@@ -5,8 +5,8 @@
 
 #include "ops/kernel_util.h"
 #include "ops/quantize_math.h"
-#include "ops/register_kernels.h"
 #include "ops/ref/quant_common.h"
+#include "ops/register_kernels.h"
 #include "ops/registry.h"
 
 namespace pare {
@@ -14,10 +14,12 @@ namespace pare {
 namespace {
 
 // ONNX data_type values of the float8 (17-20) and float4 (23) types, named in unsupported() messages.
-bool is_float8_or_4(int64_t onnx_type) { return (onnx_type >= 17 && onnx_type <= 20) || onnx_type == 23; }
+bool is_float8_or_4(int64_t onnx_type) {
+    return (onnx_type >= 17 && onnx_type <= 20) || onnx_type == 23;
+}
 
 class QuantizeLinearKernel : public Kernel {
-public:
+  public:
     explicit QuantizeLinearKernel(const Node& node) : node_(node) {}
 
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
@@ -64,14 +66,14 @@ public:
         return quantize_tensor(inputs[0], inputs[1], zero_point, layout_, precision_, outputs[0]);
     }
 
-private:
+  private:
     const Node& node_;
     QuantLayout layout_;
     DType precision_ = DType::kF32;
 };
 
 class DequantizeLinearKernel : public Kernel {
-public:
+  public:
     explicit DequantizeLinearKernel(const Node& node) : node_(node) {}
 
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
@@ -107,14 +109,14 @@ public:
         return dequantize_tensor(inputs[0], inputs[1], zero_point, layout_, outputs[0]);
     }
 
-private:
+  private:
     const Node& node_;
     QuantLayout layout_;
 };
 
 // y, y_scale, y_zero_point from the data's own range widened to include 0 (uint8 only, as the spec defines it).
 class DynamicQuantizeLinearKernel : public Kernel {
-public:
+  public:
     explicit DynamicQuantizeLinearKernel(const Node& node) : node_(node) {}
 
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
@@ -145,7 +147,7 @@ public:
         return Status();
     }
 
-private:
+  private:
     const Node& node_;
 };
 

@@ -16,7 +16,7 @@ struct ScanIterations {
 };
 
 class ScanKernel : public SubgraphKernel {
-public:
+  public:
     ScanKernel(const KernelContext& context, const Graph& body, std::unique_ptr<SubgraphRunner> runner)
         : SubgraphKernel(context), body_(body), runner_(std::move(runner)), batched_(context.opset < 9) {
         const Node& node = context.node;
@@ -60,7 +60,7 @@ public:
         return Status();
     }
 
-protected:
+  protected:
     Result<std::vector<Tensor>> execute(const std::vector<Tensor>& inputs,
                                         const std::map<std::string, Tensor>& outer_values) override {
         return batched_ ? execute_batched(inputs, outer_values) : execute_unbatched(inputs, outer_values);
@@ -78,7 +78,7 @@ protected:
         return outputs;
     }
 
-private:
+  private:
     // Runs the body `count` times; scan input j is read along axes[j] (backwards when reverse[j]).
     Result<ScanIterations> iterate(std::vector<Tensor> states, const std::vector<Tensor>& scan_inputs,
                                    const std::vector<int64_t>& axes, int64_t count,
@@ -89,8 +89,8 @@ private:
             std::vector<Tensor> body_inputs = states;
             for (int j = 0; j < scan_inputs_; ++j) {
                 const int64_t length = scan_inputs[j].shape()[axes[j]];
-                PARE_ASSIGN_OR_RETURN(Tensor element, slice_along(scan_inputs[j], axes[j],
-                                                                  input_directions_[j] ? length - 1 - t : t));
+                PARE_ASSIGN_OR_RETURN(Tensor element,
+                                      slice_along(scan_inputs[j], axes[j], input_directions_[j] ? length - 1 - t : t));
                 body_inputs.push_back(std::move(element));
             }
             PARE_ASSIGN_OR_RETURN(std::vector<Tensor> results, runner_->run(body_inputs, outer_values));
