@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 PARE := $(BUILD)/apps/pare/pare
 
-.PHONY: all deps configure build demo test testdata sanitize clean
+.PHONY: all deps configure build demo test testdata ort sanitize clean
 
 all: build
 
@@ -24,7 +24,18 @@ testdata: deps
 demo: build testdata
 	$(PARE) inspect sample_data/fmnist/resnet.onnx
 
-test: build testdata
+# ONNX Runtime for the cross-checks in tests/ort, pinned by tests/ort/package-lock.json and installed into the build
+# tree. ONNXRUNTIME_NODE_INSTALL=skip: the CPU binaries ship inside the package; its install script would otherwise
+# try a download. Without npm or the registry the ORT tests skip instead of failing.
+ort: deps
+	@mkdir -p $(BUILD)/ort
+	@if cmp -s tests/ort/package-lock.json $(BUILD)/ort/package-lock.json && \
+	    [ -f $(BUILD)/ort/node_modules/onnxruntime-node/package.json ]; then :; else \
+	    cp tests/ort/package.json tests/ort/package-lock.json $(BUILD)/ort/ && \
+	    (cd $(BUILD)/ort && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error) || \
+	    echo "make: warning: onnxruntime-node could not be installed; the ORT cross-checks will skip" >&2; fi
+
+test: build testdata ort
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 # The same suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own build tree.

@@ -1,6 +1,7 @@
 // Options of each subcommand as parsed by main.cpp (the only file that includes CLI11), and their entry points.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,31 @@ struct InspectOptions {
     bool json = false;
 };
 
+struct EvalOptions {
+    std::string model;
+    std::string data;
+    std::string labels;          // "" none
+    std::string compare;         // reference model, "" none
+    int64_t batch = 0;           // 0: the model's fixed batch, else 32
+    int64_t limit = 0;           // 0: every sample
+    bool per_layer = false;
+    std::string predictions;     // .npy of top-1 classes to write, "" none
+};
+
+struct BenchOptions {
+    std::string model;
+    int64_t batch = 0;           // 0: the model's fixed batch, else 1
+    int64_t warmup = 5;
+    int64_t repeat = 50;
+    std::vector<std::string> shapes;  // "name=1x3x224x224"
+    std::string data;            // "" random inputs
+};
+
+/// Applies the global flags that configure the process: thread count, progress bars.
+void apply_global_options(const GlobalOptions& global);
+
 Status run_inspect(const InspectOptions& options, const GlobalOptions& global);
+Status run_eval(const EvalOptions& options, const GlobalOptions& global);
+Status run_bench(const BenchOptions& options, const GlobalOptions& global);
 
 }  // namespace pare

@@ -44,6 +44,27 @@ int main(int argc, char** argv) {
     inspect_cmd->add_option("model", inspect.model, "ONNX model file ('-': stdin)")->required();
     inspect_cmd->add_flag("--json", inspect.json, "Print the JSON report instead of the summary");
 
+    pare::EvalOptions eval;
+    CLI::App* eval_cmd = app.add_subcommand("eval", "Accuracy on a dataset; with --compare, agreement and error "
+                                                    "against a reference model");
+    eval_cmd->add_option("model", eval.model, "ONNX model file")->required();
+    eval_cmd->add_option("--data", eval.data, "Inputs: .npy, .npz or an ONNX test-data folder")->required();
+    eval_cmd->add_option("--labels", eval.labels, "Class labels (.npy of int64 or int32) for top-1/top-5");
+    eval_cmd->add_option("--compare", eval.compare, "Reference model to compare outputs with");
+    eval_cmd->add_option("--batch", eval.batch, "Samples per batch (default: the model's fixed batch, else 32)");
+    eval_cmd->add_option("--limit", eval.limit, "Use only the first N samples (0: all)")->capture_default_str();
+    eval_cmd->add_flag("--per-layer", eval.per_layer, "Also compare intermediate tensors both models name alike");
+    eval_cmd->add_option("--predictions", eval.predictions, "Write the top-1 class of every sample to FILE.npy");
+
+    pare::BenchOptions bench;
+    CLI::App* bench_cmd = app.add_subcommand("bench", "Latency and throughput on the engine");
+    bench_cmd->add_option("model", bench.model, "ONNX model file")->required();
+    bench_cmd->add_option("--batch", bench.batch, "Batch size (default: the model's fixed batch, else 1)");
+    bench_cmd->add_option("--warmup", bench.warmup, "Untimed runs first")->capture_default_str();
+    bench_cmd->add_option("--repeat", bench.repeat, "Timed runs")->capture_default_str();
+    bench_cmd->add_option("--shape", bench.shapes, "Input shape NAME=D1xD2x... (for dynamic dimensions); repeatable");
+    bench_cmd->add_option("--data", bench.data, "Take the inputs from the first batch of this dataset");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -57,9 +78,12 @@ int main(int argc, char** argv) {
     }
     pare::set_log_level(global.quiet ? pare::LogLevel::kQuiet
                                      : global.verbose ? pare::LogLevel::kVerbose : pare::LogLevel::kNormal);
+    pare::apply_global_options(global);
     try {
         pare::Status status;
         if (inspect_cmd->parsed()) status = pare::run_inspect(inspect, global);
+        if (eval_cmd->parsed()) status = pare::run_eval(eval, global);
+        if (bench_cmd->parsed()) status = pare::run_bench(bench, global);
         return status.ok() ? 0 : report_failure(status);
     } catch (const std::bad_alloc&) {
         return report_failure(pare::internal_error("out of memory"));

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "exec/memory_plan.h"
 #include "exec/subgraph_runner.h"
+#include "graph/fused_ops.h"
 #include "graph/passes.h"
 
 namespace pare {
@@ -109,6 +110,8 @@ Result<std::unique_ptr<Session>> Session::create_for_graph(const Graph& graph, c
         for (const auto& name : graph.output_names()) keep.insert(name);
         optimize_graph(session->graph_, keep, options.observe_all);
     }
+    // pare's private ops extend ai.onnx ops and follow the model's ai.onnx opset.
+    if (session->opsets_.count("")) session->opsets_[kPareDomain] = session->opsets_[""];
     PARE_RETURN_IF_ERROR(session->compile(input_names, input_types));
     return session;
 }

@@ -5,6 +5,10 @@ namespace pare {
 void optimize_graph(Graph& graph, const std::set<std::string>& keep, bool keep_all) {
     if (keep_all) return;  // every value is observed: nothing may disappear
     remove_identities(graph, keep);
+    fuse_gelu(graph, keep);
+    fold_batch_norm(graph, keep);
+    fuse_activation(graph, keep);
+    convert_to_channels_last(graph, keep);
 }
 
 }  // namespace pare

@@ -18,5 +18,18 @@ int remove_identities(Graph& graph, const std::set<std::string>& keep);
 /// Removes nodes none of whose outputs reach a graph output, then initializers nothing reads (those listed as graph
 /// inputs leave the input list too). Returns nodes removed.
 int remove_dead_nodes(Graph& graph);
+/// Rewrites the Erf spelling of GELU (x / sqrt(2) -> Erf -> + 1 -> * x -> * 0.5) into a Gelu node. Returns rewrites.
+int fuse_gelu(Graph& graph, const std::set<std::string>& keep);
+
+/// Folds inference BatchNormalization into the preceding Conv or Gemm (constant parameters). Returns folds.
+int fold_batch_norm(Graph& graph, const std::set<std::string>& keep);
+
+/// Merges bias and residual Adds and a following activation into Conv, Gemm and MatMul, which become pare's private
+/// ops (graph/fused_ops.h). Returns nodes merged.
+int fuse_activation(Graph& graph, const std::set<std::string>& keep);
+
+/// Switches regions of 2-D convolutions, pools and the element-wise ops between them to channels-last data, with
+/// Transposes at the borders. Returns nodes converted.
+int convert_to_channels_last(Graph& graph, const std::set<std::string>& keep);
 
 }  // namespace pare

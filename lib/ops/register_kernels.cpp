@@ -38,6 +38,15 @@ void register_all_kernels(KernelRegistry& registry) {
     register_expand_tile_kernels(registry);
     register_pad_kernels(registry);
     register_resize_kernels(registry);
+    register_private_reference_kernels(registry);
+    register_onednn_conv_kernels(registry);
+    register_onednn_matmul_kernels(registry);
+    register_onednn_pool_kernels(registry);
+    register_onednn_softmax_kernels(registry);
+    register_onednn_normalization_kernels(registry);
+    register_onednn_transpose_kernels(registry);
+    register_onednn_eltwise_kernels(registry);
+    register_onednn_binary_kernels(registry);
 }
 
 }  // namespace pare

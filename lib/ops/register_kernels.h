@@ -41,5 +41,17 @@ void register_scatter_kernels(KernelRegistry& registry);       // ScatterND, Sca
 void register_expand_tile_kernels(KernelRegistry& registry);   // Expand, Tile
 void register_pad_kernels(KernelRegistry& registry);           // Pad
 void register_resize_kernels(KernelRegistry& registry);        // Resize, Upsample
+// Reference kernels of pare's private ops (lib/ops/private_reference.cpp).
+void register_private_reference_kernels(KernelRegistry& registry);
+
+// oneDNN kernels (lib/ops/cpu).
+void register_onednn_conv_kernels(KernelRegistry& registry);
+void register_onednn_matmul_kernels(KernelRegistry& registry);
+void register_onednn_pool_kernels(KernelRegistry& registry);
+void register_onednn_softmax_kernels(KernelRegistry& registry);
+void register_onednn_normalization_kernels(KernelRegistry& registry);
+void register_onednn_transpose_kernels(KernelRegistry& registry);
+void register_onednn_eltwise_kernels(KernelRegistry& registry);
+void register_onednn_binary_kernels(KernelRegistry& registry);
 
 }  // namespace pare

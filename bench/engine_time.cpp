@@ -1,0 +1,91 @@
+// Times pare's engine on one model, the counterpart of ort_time.js:
+//
+//   pare_engine_time MODEL BATCH THREADS [SECONDS] [--reference] [--no-optimize] [--kernels]
+//
+// Feeds random float32 data to every graph input (the first dimension set to BATCH) and prints one JSON line with
+// the median latency and throughput; --kernels lists the kernel chosen for each node on stderr first.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "exec/session.h"
+#include "onnx/model_io.h"
+
+using namespace pare;
+
+int main(int argc, char** argv) {
+    if (argc < 4) {
+        std::fprintf(stderr, "usage: %s MODEL BATCH THREADS [SECONDS] [--reference] [--no-optimize] [--kernels]\n", argv[0]);
+        return 2;
+    }
+    const std::string path = argv[1];
+    const int64_t batch = std::atoll(argv[2]);
+    SessionOptions options;
+    options.threads = std::atoi(argv[3]);
+    double seconds = 2.0;
+    bool list_kernels = false;
+    for (int i = 4; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--reference")) options.reference_only = true;
+        else if (!std::strcmp(argv[i], "--no-optimize")) options.optimize = false;
+        else if (!std::strcmp(argv[i], "--kernels")) list_kernels = true;
+        else seconds = std::atof(argv[i]);
+    }
+    auto loaded = load_model(path);
+    if (!loaded.ok()) {
+        std::fprintf(stderr, "%s\n", loaded.status().message().c_str());
+        return 3;
+    }
+    const Model& model = loaded->model;
+    std::map<std::string, Shape> shapes;
+    std::vector<Tensor> inputs;
+    uint32_t seed = 1;
+    for (const auto& name : model.graph.input_names()) {
+        const ValueType type = value_type_from_proto(*model.graph.find_value_info(name));
+        Shape shape = type.shape;
+        if (!shape.empty()) shape[0] = batch;
+        for (auto& d : shape) d = d < 0 ? 1 : d;
+        shapes[name] = shape;
+        Tensor t(DType::kF32, shape);
+        for (int64_t i = 0; i < t.numel(); ++i) {
+            seed = seed * 1103515245u + 12345u;
+            t.data<float>()[i] = static_cast<float>((seed >> 8) & 0xffff) / 65535.0f * 4.0f - 2.0f;
+        }
+        inputs.push_back(t);
+    }
+    auto session = Session::create(model, shapes, options);
+    if (!session.ok()) {
+        std::fprintf(stderr, "%s\n", session.status().message().c_str());
+        return 4;
+    }
+    if (list_kernels) {
+        for (const auto& [node, kernel] : (*session)->kernel_choices()) std::fprintf(stderr, "%-50s %s\n", node.c_str(), kernel.c_str());
+    }
+    using clock = std::chrono::steady_clock;
+    for (int i = 0; i < 5; ++i) {
+        auto result = (*session)->run(inputs);
+        if (!result.ok()) {
+            std::fprintf(stderr, "%s\n", result.status().message().c_str());
+            return 1;
+        }
+    }
+    std::vector<double> times;
+    const auto start = clock::now();
+    while (times.size() < 10 || std::chrono::duration<double>(clock::now() - start).count() < seconds) {
+        const auto t0 = clock::now();
+        auto result = (*session)->run(inputs);
+        times.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+    }
+    std::sort(times.begin(), times.end());
+    const double median = times[times.size() / 2];
+    std::string name = path.substr(path.find_last_of('/') + 1);
+    name = name.substr(0, name.rfind(".onnx"));
+    std::printf("{\"engine\":\"pare%s\",\"model\":\"%s\",\"batch\":%lld,\"threads\":%d,\"median_ms\":%.4f,"
+                "\"samples_per_s\":%.1f,\"runs\":%zu}\n",
+                options.reference_only ? "-reference" : "", name.c_str(), static_cast<long long>(batch), options.threads,
+                median, batch * 1000.0 / median, times.size());
+    return 0;
+}

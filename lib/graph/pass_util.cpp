@@ -1,0 +1,52 @@
+#include "graph/pass_util.h"
+
+#include <cmath>
+
+namespace pare {
+
+Node make_node(const std::string& op_type, const std::vector<std::string>& inputs,
+               const std::vector<std::string>& outputs, const std::string& name, const std::string& domain) {
+    onnx::NodeProto proto;
+    proto.set_op_type(op_type);
+    proto.set_name(name);
+    proto.set_domain(domain);
+    for (const auto& input : inputs) proto.add_input(input);
+    for (const auto& output : outputs) proto.add_output(output);
+    return Node(std::move(proto));
+}
+
+int sole_consumer(const Graph& graph, const std::string& value, const std::set<std::string>& keep) {
+    if (value.empty() || keep.count(value)) return -1;
+    for (const auto& output : graph.header.output()) {
+        if (output.name() == value) return -1;
+    }
+    const std::vector<int> consumers = graph.consumers(value);
+    if (consumers.size() != 1) return -1;
+    // A node reading the value twice (Mul(x, x)) is still one consumer, which the patterns here never want.
+    int reads = 0;
+    for (const auto& input : graph.nodes[consumers[0]].proto.input()) reads += input == value;
+    return reads == 1 ? consumers[0] : -1;
+}
+
+std::optional<float> scalar_constant(const Graph& graph, const std::string& value) {
+    const auto tensor = graph.constant(value);
+    if (!tensor || tensor->dtype() != DType::kF32 || tensor->numel() != 1) return std::nullopt;
+    return tensor->data<float>()[0];
+}
+
+bool nearly_equal(float a, float b) { return std::fabs(a - b) <= 1e-6f * std::max(std::fabs(a), std::fabs(b)); }
+
+int other_input(const Node& node, const std::string& value) {
+    if (node.num_inputs() != 2) return -1;
+    if (node.input(0) == value) return 1;
+    if (node.input(1) == value) return 0;
+    return -1;
+}
+
+std::string add_initializer(Graph& graph, const std::string& base, Tensor value) {
+    const std::string name = graph.unique_name(base);
+    graph.set_initializer(name, std::move(value));
+    return name;
+}
+
+}  // namespace pare

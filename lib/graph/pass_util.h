@@ -1,0 +1,33 @@
+// Small helpers shared by the graph passes.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace pare {
+
+/// A node with the given op type, inputs, outputs and name (domain "" unless given).
+Node make_node(const std::string& op_type, const std::vector<std::string>& inputs,
+               const std::vector<std::string>& outputs, const std::string& name, const std::string& domain = "");
+
+/// The index of the only node reading `value`, or -1 if several nodes (or none) read it, or if it is a graph
+/// output or in `keep`: the conditions under which a pass may fuse the value away.
+int sole_consumer(const Graph& graph, const std::string& value, const std::set<std::string>& keep);
+
+/// The value of a one-element float32 constant.
+std::optional<float> scalar_constant(const Graph& graph, const std::string& value);
+
+/// True if a and b agree to a relative 1e-6 (constants written by exporters in decimal).
+bool nearly_equal(float a, float b);
+
+/// Index of the input of `node` that is not `value` for a two-input node reading `value` (-1 otherwise).
+int other_input(const Node& node, const std::string& value);
+
+/// Adds an initializer under a fresh name derived from `base` and returns the name.
+std::string add_initializer(Graph& graph, const std::string& base, Tensor value);
+
+}  // namespace pare
