@@ -46,11 +46,24 @@ struct BenchOptions {
     std::string data;            // "" random inputs
 };
 
+struct CalibrateOptions {
+    std::string model;
+    std::string data;
+    std::string output;          // the calibration table (-o)
+    std::string method = "entropy";
+    int64_t batch = 64;
+    int64_t samples = 0;         // 0: every sample
+    double percentile = 99.999;
+    int bits = 8;
+    bool per_channel = false;
+};
+
 /// Applies the global flags that configure the process: thread count, progress bars.
 void apply_global_options(const GlobalOptions& global);
 
 Status run_inspect(const InspectOptions& options, const GlobalOptions& global);
 Status run_eval(const EvalOptions& options, const GlobalOptions& global);
 Status run_bench(const BenchOptions& options, const GlobalOptions& global);
+Status run_calibrate(const CalibrateOptions& options, const GlobalOptions& global);
 
 }  // namespace pare

@@ -65,6 +65,25 @@ int main(int argc, char** argv) {
     bench_cmd->add_option("--shape", bench.shapes, "Input shape NAME=D1xD2x... (for dynamic dimensions); repeatable");
     bench_cmd->add_option("--data", bench.data, "Take the inputs from the first batch of this dataset");
 
+    pare::CalibrateOptions calibrate;
+    CLI::App* calibrate_cmd = app.add_subcommand("calibrate", "Collect activation ranges on data into a calibration table");
+    calibrate_cmd->add_option("model", calibrate.model, "ONNX model file")->required();
+    calibrate_cmd->add_option("--data", calibrate.data, "Calibration inputs: .npy, .npz or an ONNX test-data folder")
+        ->required();
+    calibrate_cmd->add_option("-o,--output", calibrate.output, "Calibration table to write (JSON)")->required();
+    calibrate_cmd->add_option("--method", calibrate.method, "Range method the summary reports (the table has all four)")
+        ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}))
+        ->capture_default_str();
+    calibrate_cmd->add_option("--batch", calibrate.batch, "Samples per batch")->capture_default_str();
+    calibrate_cmd->add_option("--samples", calibrate.samples, "Use only the first N samples (0: all)")->capture_default_str();
+    calibrate_cmd->add_option("--percentile", calibrate.percentile, "Percentile for the percentile method")
+        ->check(CLI::Range(50.0, 100.0))
+        ->capture_default_str();
+    calibrate_cmd->add_option("--bits", calibrate.bits, "Target bit width for the entropy and mse methods")
+        ->check(CLI::Range(2, 16))
+        ->capture_default_str();
+    calibrate_cmd->add_flag("--per-channel", calibrate.per_channel, "Also record min/max per channel (axis 1)");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -84,6 +103,7 @@ int main(int argc, char** argv) {
         if (inspect_cmd->parsed()) status = pare::run_inspect(inspect, global);
         if (eval_cmd->parsed()) status = pare::run_eval(eval, global);
         if (bench_cmd->parsed()) status = pare::run_bench(bench, global);
+        if (calibrate_cmd->parsed()) status = pare::run_calibrate(calibrate, global);
         return status.ok() ? 0 : report_failure(status);
     } catch (const std::bad_alloc&) {
         return report_failure(pare::internal_error("out of memory"));

@@ -32,4 +32,9 @@ int fuse_activation(Graph& graph, const std::set<std::string>& keep);
 /// Transposes at the borders. Returns nodes converted.
 int convert_to_channels_last(Graph& graph, const std::set<std::string>& keep);
 
+/// The rewrites every compression command applies to the float model before it calibrates or rewrites it, so
+/// that their tensor names agree: Identity/Dropout removal, BatchNormalization folded into Conv/Gemm (the folded
+/// layer takes the normalization's output name), dead nodes removed. Only standard ONNX ops result.
+int simplify_for_compression(Graph& graph);
+
 }  // namespace pare

@@ -175,3 +175,115 @@ TEST_CASE("reverse RNN with sequence lengths starts each sequence at its own end
     const Tensor too_long = tensor_from_vector<int32_t>({4, 2}, {2});
     CHECK(run_reference(rnn, {x, w, r, Tensor(), too_long}, 14).status().code() == ErrorCode::kInvalidInput);
 }
+
+TEST_CASE("malformed shapes are refused cleanly, never crash") {
+    struct OpCase {
+        const char* op;
+        int inputs;
+        int outputs;
+    };
+    const OpCase cases[] = {{"Conv", 3, 1},
+                            {"ConvTranspose", 3, 1},
+                            {"Gemm", 3, 1},
+                            {"MatMul", 2, 1},
+                            {"BatchNormalization", 5, 1},
+                            {"MaxPool", 1, 2},
+                            {"AveragePool", 1, 1},
+                            {"LpPool", 1, 1},
+                            {"GlobalAveragePool", 1, 1},
+                            {"GlobalMaxPool", 1, 1},
+                            {"LRN", 1, 1},
+                            {"Softmax", 1, 1},
+                            {"LogSoftmax", 1, 1},
+                            {"Hardmax", 1, 1},
+                            {"LayerNormalization", 3, 3},
+                            {"InstanceNormalization", 3, 1},
+                            {"MeanVarianceNormalization", 1, 1},
+                            {"RNN", 6, 2},
+                            {"GRU", 6, 2},
+                            {"LSTM", 8, 3}};
+    const std::vector<Shape> shapes = {{},        {0},       {3},     {2, 3},    {1, 2, 3, 3},   {1, 2, 0, 3},
+                                       {2, 3, 1}, {1, 1, 2}, {4},     {2, 4, 5}, {4, 2, 2, 2},   {1, 4, 3, 3},
+                                       {1, 6, 2}, {1, 8, 2}, {1, 12}, {1, 16},   {2, 2, 2, 2, 2}};
+    const std::vector<DType> dtypes = {DType::kF32, DType::kF16, DType::kF64, DType::kI32};
+    uint32_t seed = 12345;
+    auto next = [&seed] { return (seed = seed * 1664525u + 1013904223u) >> 8; };
+    for (const OpCase& c : cases) {
+        Node node = make_node(c.op, c.inputs, c.outputs);
+        node.set_attr_ints("kernel_shape", {2, 2});
+        node.set_attr_int("size", 3);
+        node.set_attr_int("hidden_size", 2);
+        node.set_attr_int("group", 2);
+        node.set_attr_ints("strides", {2, 1});
+        for (int trial = 0; trial < 400; ++trial) {
+            std::vector<Tensor> inputs;
+            for (int i = 0; i < c.inputs; ++i) {
+                const bool omitted = i > 0 && next() % 4 == 0;
+                const DType dtype = next() % 3 ? DType::kF32 : dtypes[next() % dtypes.size()];
+                inputs.push_back(omitted ? Tensor() : Tensor(dtype, shapes[next() % shapes.size()]));
+            }
+            auto outputs = run_reference(node, inputs, 17);
+            CAPTURE(c.op);
+            CHECK((outputs.ok() || outputs.status().code() == ErrorCode::kInvalidInput ||
+                   outputs.status().code() == ErrorCode::kUnsupported));
+        }
+    }
+}
+
+namespace {
+
+// Sets a STRINGS attribute (the Node API has setters for numbers and single strings only).
+void set_strings(Node& node, const std::string& name, const std::vector<std::string>& values) {
+    auto* attribute = node.proto.add_attribute();
+    attribute->set_name(name);
+    attribute->set_type(onnx::AttributeProto::STRINGS);
+    for (const auto& value : values) attribute->add_strings(value);
+}
+
+}  // namespace
+
+TEST_CASE("RNN clip bounds the pre-activations") {
+    Node rnn = make_node("RNN", 3);
+    rnn.set_attr_int("hidden_size", 1);
+    rnn.set_attr_float("clip", 1.0f);
+    set_strings(rnn, "activations", {"Affine"});
+    const Tensor x = tensor_from_vector<float>({3, -5}, {2, 1, 1});
+    const Tensor w = tensor_from_vector<float>({1}, {1, 1, 1});
+    const Tensor r = tensor_from_vector<float>({0}, {1, 1, 1});
+    check_values(run_one(rnn, {x, w, r}, 14), {2, 1, 1, 1}, {1, -1});
+}
+
+TEST_CASE("LSTM gate order, input_forget and the cell state output") {
+    // Identity activations and zero weights leave only the biases (order i, o, f, c): i = 0.25, o = 2, f = 0.5,
+    // candidate = 4, from the initial cell state 8.
+    Node lstm = make_node("LSTM", 7, 3);
+    lstm.proto.set_input(4, "");
+    lstm.proto.set_input(5, "");
+    lstm.set_attr_int("hidden_size", 1);
+    set_strings(lstm, "activations", {"Affine", "Affine", "Affine"});
+    const Tensor x = tensor_from_vector<float>({1}, {1, 1, 1});
+    const Tensor w = tensor_from_vector<float>({0, 0, 0, 0}, {1, 4, 1});
+    const Tensor r = tensor_from_vector<float>({0, 0, 0, 0}, {1, 4, 1});
+    const Tensor b = tensor_from_vector<float>({0.25f, 2, 0.5f, 4, 0, 0, 0, 0}, {1, 8});
+    const Tensor c0 = tensor_from_vector<float>({8}, {1, 1, 1});
+    auto outputs = run_reference(lstm, {x, w, r, b, Tensor(), Tensor(), c0}, 14);
+    REQUIRE_MESSAGE(outputs.ok(), outputs.status().message());
+    check_values((*outputs)[2], {1, 1, 1}, {5});   // c = 0.5 * 8 + 0.25 * 4
+    check_values((*outputs)[1], {1, 1, 1}, {10});  // h = 2 * c
+
+    lstm.set_attr_int("input_forget", 1);  // f = 1 - i = 0.75
+    outputs = run_reference(lstm, {x, w, r, b, Tensor(), Tensor(), c0}, 14);
+    REQUIRE(outputs.ok());
+    check_values((*outputs)[2], {1, 1, 1}, {7});
+}
+
+TEST_CASE("BatchNormalization before opset 9 with spatial=0 keeps statistics per element") {
+    Node bn = make_node("BatchNormalization", 5);
+    bn.set_attr_int("spatial", 0);
+    bn.set_attr_float("epsilon", 0.0f);
+    const Tensor x = tensor_from_vector<float>(iota(8, 0), {2, 2, 2});
+    const Tensor ones = tensor_from_vector<float>({1, 1, 1, 1}, {2, 2});
+    const Tensor zeros = tensor_from_vector<float>({0, 0, 0, 0}, {2, 2});
+    const Tensor mean = tensor_from_vector<float>({0, 1, 2, 3}, {2, 2});
+    check_values(run_one(bn, {x, ones, zeros, mean, ones}, 7), {2, 2, 2}, {0, 0, 0, 0, 4, 4, 4, 4});
+}

@@ -90,8 +90,8 @@ class ConvKernel : public Kernel {
     void compute(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& dst) const {
         const int64_t batch = x.shape()[0], channels = x.shape()[1], out_channels = w.shape()[0];
         const int64_t group_channels = channels / group_, group_out_channels = out_channels / group_;
-        const int64_t in_plane = product(geometry_.input), out_plane = product(geometry_.output);
-        const int64_t taps = product(geometry_.kernel), row = group_channels * taps;
+        const int64_t in_plane = shape_numel(geometry_.input), out_plane = shape_numel(geometry_.output);
+        const int64_t taps = shape_numel(geometry_.kernel), row = group_channels * taps;
         // columns[p][c * taps + t]: input channel c under tap t of output position p; matches W's [c, taps] rows.
         std::vector<T> columns(static_cast<size_t>(out_plane * row));
         const T* src = x.data<T>();
@@ -174,8 +174,8 @@ class ConvTransposeKernel : public Kernel {
         const int64_t batch = x.shape()[0], channels = x.shape()[1];
         const int64_t group_channels = channels / group_, group_out_channels = w.shape()[1];
         const int64_t out_channels = group_out_channels * group_;
-        const int64_t in_plane = product(geometry_.input), out_plane = product(geometry_.output);
-        const int64_t taps = product(geometry_.kernel), rows = group_out_channels * taps;
+        const int64_t in_plane = shape_numel(geometry_.input), out_plane = shape_numel(geometry_.output);
+        const int64_t taps = shape_numel(geometry_.kernel), rows = group_out_channels * taps;
         std::vector<T> columns(static_cast<size_t>(rows * in_plane));  // [m * taps + t][p]
         const T* src = x.data<T>();
         const T* weights = w.data<T>();

@@ -2,10 +2,10 @@
 // (alpha * op(A) * op(B) + beta * C with C broadcast to the result). Both go through reference_gemm.
 #include <algorithm>
 
+#include "ops/index_util.h"
 #include "ops/kernel_util.h"
 #include "ops/ref/compute_type.h"
 #include "ops/ref/matrix_multiply.h"
-#include "ops/ref/window.h"
 #include "ops/register_kernels.h"
 #include "ops/registry.h"
 
@@ -90,14 +90,14 @@ class MatMulKernel : public Kernel {
         T* dst_data = dst.data<T>();
         if (b_batch_.empty()) {
             // B is one matrix: every batch of A stacks into one tall product.
-            const int64_t rows = product(a_batch_) * m_;
+            const int64_t rows = shape_numel(a_batch_) * m_;
             reference_gemm<T>(false, false, rows, n_, k_, 1.0, a_data, k_, b_data, n_, 0.0, dst_data, n_);
             return;
         }
         const std::vector<int64_t> a_strides = broadcast_strides(a_batch_, batch_);
         const std::vector<int64_t> b_strides = broadcast_strides(b_batch_, batch_);
-        int64_t index = 0;
-        for (Odometer it(batch_); !it.done(); it.next(), ++index) {
+        NdCounter it(batch_);
+        for (int64_t index = 0, count = shape_numel(batch_); index < count; ++index, it.next()) {
             int64_t a_offset = 0, b_offset = 0;
             for (size_t d = 0; d < batch_.size(); ++d) {
                 a_offset += it.index()[d] * a_strides[d];

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <set>
 
+#include "ops/index_util.h"
 #include "ops/kernel_util.h"
 #include "ops/ref/compute_type.h"
-#include "ops/ref/window.h"
 #include "ops/register_kernels.h"
 #include "ops/registry.h"
 
@@ -94,8 +94,8 @@ class LayerNormKernel : public Kernel {
         std::vector<double> scale(row_length_), bias(row_length_, 0.0);
         const std::vector<double> scale_values = to_doubles(inputs[1]);
         const std::vector<double> bias_values = has_bias ? to_doubles(inputs[2]) : std::vector<double>();
-        int64_t j = 0;
-        for (Odometer it(normalized_); !it.done(); it.next(), ++j) {
+        NdCounter it(normalized_);
+        for (int64_t j = 0; j < row_length_; ++j, it.next()) {
             int64_t s = 0, b = 0;
             for (size_t d = 0; d < normalized_.size(); ++d) {
                 s += it.index()[d] * scale_strides_[d];
@@ -198,6 +198,9 @@ class MeanVarianceNormKernel : public Kernel {
         reduced_.assign(x.size(), false);
         for (int64_t axis : axes) {
             PARE_ASSIGN_OR_RETURN(const int64_t a, normalize_axis(axis, static_cast<int64_t>(x.size()), node_));
+            if (a >= static_cast<int64_t>(x.size())) {  // normalize_axis lets axis 0 through for scalars
+                return invalid_input(node_.describe() + ": axis " + std::to_string(axis) + " for a scalar input");
+            }
             reduced_[a] = true;
         }
         outputs = {OutputInfo{inputs[0].dtype, x}};
@@ -220,21 +223,21 @@ class MeanVarianceNormKernel : public Kernel {
         const std::vector<int64_t> group_strides = broadcast_strides(kept, shape);
         const int64_t count = shape_numel(shape), groups = shape_numel(kept);
         std::vector<int64_t> group_of(static_cast<size_t>(count));
-        int64_t e = 0;
-        for (Odometer it(shape); !it.done(); it.next(), ++e) {
+        NdCounter it(shape);
+        for (int64_t e = 0; e < count; ++e, it.next()) {
             int64_t g = 0;
             for (size_t d = 0; d < shape.size(); ++d) g += it.index()[d] * group_strides[d];
             group_of[e] = g;
         }
         const double group_size = static_cast<double>(count / std::max<int64_t>(1, groups));
         std::vector<double> mean(groups, 0.0), variance(groups, 0.0);
-        for (e = 0; e < count; ++e) mean[group_of[e]] += static_cast<double>(src[e]);
+        for (int64_t e = 0; e < count; ++e) mean[group_of[e]] += static_cast<double>(src[e]);
         for (double& m : mean) m /= group_size;
-        for (e = 0; e < count; ++e) {
+        for (int64_t e = 0; e < count; ++e) {
             const double d = static_cast<double>(src[e]) - mean[group_of[e]];
             variance[group_of[e]] += d * d;
         }
-        for (e = 0; e < count; ++e) {
+        for (int64_t e = 0; e < count; ++e) {
             const int64_t g = group_of[e];
             dst[e] =
                 static_cast<T>((static_cast<double>(src[e]) - mean[g]) / (std::sqrt(variance[g] / group_size) + 1e-9));

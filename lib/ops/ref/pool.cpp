@@ -53,7 +53,8 @@ class PoolKernel : public Kernel {
         offsets_ = tap_offset_table(geometry_);
         if (kind_ == PoolKind::kAverage && count_include_pad_) {
             divisors_.clear();
-            for (Odometer out(geometry_.output); !out.done(); out.next()) {
+            NdCounter out(geometry_.output);
+            for (int64_t p = 0, positions = shape_numel(geometry_.output); p < positions; ++p, out.next()) {
                 divisors_.push_back(padded_window_size(geometry_, out.index()));
             }
         }
@@ -95,8 +96,8 @@ class PoolKernel : public Kernel {
     template <class T>
     void pool(const Tensor& x, Tensor& dst, int64_t* indices) const {
         const int64_t planes = x.shape()[0] * x.shape()[1];
-        const int64_t in_plane = product(geometry_.input), out_plane = product(geometry_.output);
-        const int64_t taps = product(geometry_.kernel);
+        const int64_t in_plane = shape_numel(geometry_.input), out_plane = shape_numel(geometry_.output);
+        const int64_t taps = shape_numel(geometry_.kernel);
         const T* src = x.data<T>();
         T* out = dst.data<T>();
 #pragma omp parallel for if (planes * out_plane * taps > 65536)

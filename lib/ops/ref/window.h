@@ -6,44 +6,9 @@
 #include <vector>
 
 #include "ops/conv_geometry.h"
+#include "ops/index_util.h"
 
 namespace pare {
-
-/// Row-major walk over every position of an N-d box: `for (Odometer it(extents); !it.done(); it.next())`.
-class Odometer {
-  public:
-    explicit Odometer(std::vector<int64_t> extents) : extents_(std::move(extents)), index_(extents_.size(), 0) {
-        for (int64_t e : extents_) done_ = done_ || e <= 0;
-    }
-    bool done() const { return done_; }
-    const std::vector<int64_t>& index() const { return index_; }
-    void next() {
-        for (size_t axis = extents_.size(); axis-- > 0;) {
-            if (++index_[axis] < extents_[axis]) return;
-            index_[axis] = 0;
-        }
-        done_ = true;
-    }
-
-  private:
-    std::vector<int64_t> extents_;
-    std::vector<int64_t> index_;
-    bool done_ = false;
-};
-
-/// Product of the extents (1 for none).
-inline int64_t product(const std::vector<int64_t>& extents) {
-    int64_t n = 1;
-    for (int64_t e : extents) n *= e;
-    return n;
-}
-
-/// Row-major offset of `index` in a box of `extents`.
-inline int64_t row_major_offset(const std::vector<int64_t>& index, const std::vector<int64_t>& extents) {
-    int64_t offset = 0;
-    for (size_t i = 0; i < index.size(); ++i) offset = offset * extents[i] + index[i];
-    return offset;
-}
 
 /// Visits the taps of the window at output position `out` (a spatial multi-index) in row-major kernel order:
 /// fn(tap, input_offset), where tap is the row-major kernel index and input_offset the row-major offset of the tap in
@@ -53,8 +18,8 @@ void for_each_tap(const WindowGeometry& g, const std::vector<int64_t>& out, Fn&&
     const size_t rank = g.rank();
     std::vector<int64_t> start(rank);
     for (size_t i = 0; i < rank; ++i) start[i] = out[i] * g.strides[i] - g.pads_begin[i];
-    int64_t tap = 0;
-    for (Odometer k(g.kernel); !k.done(); k.next(), ++tap) {
+    NdCounter k(g.kernel);
+    for (int64_t tap = 0, taps = shape_numel(g.kernel); tap < taps; ++tap, k.next()) {
         int64_t offset = 0;
         for (size_t i = 0; i < rank && offset >= 0; ++i) {
             const int64_t position = start[i] + k.index()[i] * g.dilations[i];
@@ -67,10 +32,10 @@ void for_each_tap(const WindowGeometry& g, const std::vector<int64_t>& out, Fn&&
 /// The input-plane offset (or -1 in padding) of every tap of every window, at [p * taps + tap] for the row-major
 /// output position p: computed once per run and shared by every image and channel.
 inline std::vector<int64_t> tap_offset_table(const WindowGeometry& g) {
-    const int64_t taps = product(g.kernel);
-    std::vector<int64_t> table(static_cast<size_t>(product(g.output) * taps));
-    int64_t p = 0;
-    for (Odometer out(g.output); !out.done(); out.next(), ++p) {
+    const int64_t taps = shape_numel(g.kernel), positions = shape_numel(g.output);
+    std::vector<int64_t> table(static_cast<size_t>(positions * taps));
+    NdCounter out(g.output);
+    for (int64_t p = 0; p < positions; ++p, out.next()) {
         for_each_tap(g, out.index(), [&](int64_t tap, int64_t offset) { table[p * taps + tap] = offset; });
     }
     return table;
