@@ -31,21 +31,21 @@ struct InspectOptions {
 struct EvalOptions {
     std::string model;
     std::string data;
-    std::string labels;          // "" none
-    std::string compare;         // reference model, "" none
-    int64_t batch = 0;           // 0: the model's fixed batch, else 32
-    int64_t limit = 0;           // 0: every sample
+    std::string labels;   // "" none
+    std::string compare;  // reference model, "" none
+    int64_t batch = 0;    // 0: the model's fixed batch, else 32
+    int64_t limit = 0;    // 0: every sample
     bool per_layer = false;
-    std::string predictions;     // .npy of top-1 classes to write, "" none
+    std::string predictions;  // .npy of top-1 classes to write, "" none
 };
 
 struct BenchOptions {
     std::string model;
-    int64_t batch = 0;           // 0: the model's fixed batch, else 1
+    int64_t batch = 0;  // 0: the model's fixed batch, else 1
     int64_t warmup = 5;
     int64_t repeat = 50;
     std::vector<std::string> shapes;  // "name=1x3x224x224"
-    std::string data;            // "" random inputs
+    std::string data;                 // "" random inputs
 };
 
 struct QuantizeOptions {

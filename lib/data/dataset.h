@@ -3,6 +3,7 @@
 // test-data folders (test_data_set_N/input_i.pb). Arrays are read a batch at a time, never whole.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,7 +14,7 @@
 namespace pare {
 
 class Dataset {
-public:
+  public:
     /// Opens `path` for a model whose inputs are `input_names` (in graph order). Fails with kInvalidInput when the
     /// data cannot be read or does not provide exactly one array per input with a common sample count.
     static Result<Dataset> open(const std::string& path, const std::vector<std::string>& input_names);
@@ -43,7 +44,12 @@ public:
     /// Samples [start, start + count) of every input, in input order.
     Result<std::vector<Tensor>> read(int64_t start, int64_t count);
 
-private:
+    /// Reads every sample in order in batches of `batch_size` (the last batch may be smaller) and calls `visit`
+    /// with each batch and the index of its first sample; stops at the first error.
+    Status for_each_batch(int64_t batch_size,
+                          const std::function<Status(int64_t start, const std::vector<Tensor>& batch)>& visit);
+
+  private:
     Dataset();
     std::string path_;
     std::string format_;

@@ -32,8 +32,8 @@ TEST_CASE("score_rows: dim 0 is the sample, the rest are classes; non-float or r
 
 TEST_CASE("accuracy: top-1 and top-5 counts") {
     // Six classes; sample 0 is right at top-1, sample 1 only within top-5, sample 2 ranks its label last.
-    const ScoreRows scores = rows_of({9, 1, 2, 3, 4, 5,    //
-                                      0, 1, 2, 3, 4, 5,    //
+    const ScoreRows scores = rows_of({9, 1, 2, 3, 4, 5,  //
+                                      0, 1, 2, 3, 4, 5,  //
                                       6, 5, 4, 3, 2, 1},
                                      {3, 6});
     const int64_t labels[] = {0, 1, 5};
