@@ -174,7 +174,6 @@ bool Tensor::equals(const Tensor& other) const {
 std::vector<int64_t> tensor_to_int64s(const Tensor& t) {
     std::vector<int64_t> values(static_cast<size_t>(t.numel()));
     if (t.dtype() == DType::kI64) {
-        if (!values.empty()) std::memcpy(values.data(), t.raw(), values.size() * sizeof(int64_t));
         if (!values.empty()) std::memcpy(values.data(), t.raw(), values.size() * sizeof(int64_t));  // data() may be null
         return values;
     }
