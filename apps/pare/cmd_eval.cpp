@@ -278,7 +278,7 @@ void print_summary(const nlohmann::ordered_json& r, std::ostream& out) {
 
 }  // namespace
 
-Status run_eval(const EvalOptions& options, const GlobalOptions& global) {
+Status evaluate_into_report(const EvalOptions& options, const GlobalOptions& global, Report& report) {
     const auto started = Clock::now();
     if (options.per_layer && options.compare.empty()) return usage_error("--per-layer needs --compare REF");
     if (options.batch < 0 || options.limit < 0) return usage_error("--batch and --limit must not be negative");
@@ -339,7 +339,6 @@ Status run_eval(const EvalOptions& options, const GlobalOptions& global) {
             options.predictions, tensor_from_vector(run.predictions, {static_cast<int64_t>(run.predictions.size())})));
     }
 
-    Report report("eval", global.argv);
     report.set_input_model(model->loaded, model->stats);
     if (reference) report.set_input_model(reference->loaded, reference->stats, "reference");
     PARE_RETURN_IF_ERROR(report.set_input_data(dataset));
@@ -403,6 +402,12 @@ Status run_eval(const EvalOptions& options, const GlobalOptions& global) {
     if (reference) report.set_timing("reference_run", reference->run_seconds);
     report.set_timing("total", seconds_since(started));
     json["latency"] = latency_section(*model, reference.get(), run.batch, run.samples);
+    return Status();
+}
+
+Status run_eval(const EvalOptions& options, const GlobalOptions& global) {
+    Report report("eval", global.argv);
+    PARE_RETURN_IF_ERROR(evaluate_into_report(options, global, report));
     return emit_report(report, global, false, [&](std::ostream& out) { print_summary(report.json(), out); });
 }
 

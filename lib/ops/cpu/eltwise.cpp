@@ -67,6 +67,7 @@ protected:
         }
         const int64_t count = shape_numel(inputs[0].shape);
         if (count == 0) return unsupported("an empty tensor");
+        set_work(10.0 * static_cast<double>(count), 8.0 * static_cast<double>(count));
         const dnnl::memory::desc data = plain_desc({count}, DType::kF32);
         const dnnl::eltwise_forward::primitive_desc pd(
             dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, op.algorithm, data, op.alpha, op.beta),

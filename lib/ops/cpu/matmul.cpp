@@ -125,6 +125,8 @@ protected:
         if (!b_vector) y.push_back(n_cols);
         outputs = {OutputInfo{DType::kF32, y}};
 
+        set_work(2.0 * static_cast<double>(shape_numel(y)) * static_cast<double>(k),
+                 4.0 * static_cast<double>(shape_numel(a) + shape_numel(b) + shape_numel(y)));
         Product product;
         product.activation = activation_;
         Shape full_y = batch;
@@ -197,6 +199,7 @@ protected:
         const Shape y = {m, n_cols};
         outputs = {OutputInfo{DType::kF32, y}};
 
+        set_work(2.0 * static_cast<double>(m * n_cols * k), 4.0 * static_cast<double>(m * k + k * n_cols + m * n_cols));
         Product product;
         product.activation = activation_;
         product.scale = alpha;

@@ -46,23 +46,4 @@ Result<std::optional<ReducePlan>> ReduceAxes::plan(const std::vector<InputInfo>&
     return std::optional<ReducePlan>(std::move(plan));
 }
 
-AxisSplit split_at_axis(const Shape& shape, int64_t axis) {
-    AxisSplit split;
-    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-        if (d < axis) split.outer *= shape[d];
-        else if (d == axis) split.len = shape[d];
-        else split.inner *= shape[d];
-    }
-    return split;
-}
-
-Shape replace_axis(const Shape& shape, int64_t axis, int64_t size, bool keep) {
-    Shape out;
-    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-        if (d != axis) out.push_back(shape[d]);
-        else if (keep) out.push_back(size);
-    }
-    return out;
-}
-
 }  // namespace pare
