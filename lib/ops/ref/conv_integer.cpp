@@ -53,8 +53,8 @@ Result<ConvShape> conv_shape(const Node& node, const Shape& x, const Shape& w) {
 // x[n, c, tap t of window p] * w[m, c, t].
 std::vector<int64_t> integer_conv(const std::vector<int32_t>& x, const std::vector<int32_t>& w, const Tensor& bias,
                                   const ConvShape& g) {
-    const int64_t in_plane = product(g.window.input), out_plane = product(g.window.output);
-    const int64_t taps = product(g.window.kernel);
+    const int64_t in_plane = shape_numel(g.window.input), out_plane = shape_numel(g.window.output);
+    const int64_t taps = shape_numel(g.window.kernel);
     const int64_t group_in = g.in_channels / g.group, group_out = g.out_channels / g.group;
     std::vector<int64_t> acc(static_cast<size_t>(g.batch * g.out_channels * out_plane));
 #pragma omp parallel for if (static_cast <int64_t>(acc.size()) * group_in * taps > 262144)
@@ -201,7 +201,7 @@ class QLinearConvKernel : public Kernel {
         const std::vector<int64_t> acc = integer_conv(x, w, optional_input(inputs, 8), shape_);
         Tensor& dst = outputs[0];
         const QuantRange range = quant_range(dst.dtype());
-        const int64_t plane = product(shape_.window.output);
+        const int64_t plane = shape_numel(shape_.window.output);
         for (int64_t i = 0; i < static_cast<int64_t>(acc.size()); ++i) {
             const int64_t m = (i / plane) % shape_.out_channels;
             const float multiplier = requantize_multiplier(x_scale, static_cast<float>(w_scale[m]), y_scale);
