@@ -269,3 +269,22 @@ TEST_CASE("sample models: eval reproduces PyTorch's top-1 and predictions on the
         CHECK(ours.equals(theirs));
     }
 }
+
+TEST_CASE("sample models: a model compared with itself agrees exactly, output and every layer") {
+    const std::string cnn = sample_path("fmnist/cnn.onnx");
+    if (!fs::exists(cnn)) {
+        MESSAGE("sample_data/fmnist/cnn.onnx is missing: skipped");
+        return;
+    }
+    const nlohmann::json report =
+        parse_report(run_pare({"eval", cnn, "--compare", cnn, "--per-layer", "--data", sample_path("fmnist/eval_x.npy"),
+                               "--labels", sample_path("fmnist/eval_y.npy"), "--limit", "64", "--report", "-"}));
+    CHECK(report["accuracy"]["agreement"] == 1.0);
+    CHECK(report["accuracy"]["top1_drop_points"] == 0.0);
+    CHECK(report["accuracy"]["output_cosine"] == 1.0);
+    CHECK(report["layers"].size() >= 5);
+    for (const auto& layer : report["layers"]) {
+        CAPTURE(layer["output"]);
+        CHECK(layer["activation_error"]["max_abs_error"] == 0.0);
+    }
+}

@@ -75,6 +75,12 @@ TEST_CASE("error stats: SQNR, cosine, max and mean abs error") {
     CHECK(identical.cosine() == doctest::Approx(1.0));
     CHECK(identical.max_abs_error() == 0.0);
 
+    // |v|^2 summed in another order than <v, v>: the cosine stays within [-1, 1].
+    ErrorStats rounding;
+    const Tensor v = tensor_from_vector<float>({0.1f, 0.7f, 1e-3f, 3.3f, -2.9f, 0.33f}, {6});
+    REQUIRE(rounding.add(v, v).ok());
+    CHECK(rounding.cosine() <= 1.0);
+
     ErrorStats nan;
     REQUIRE(nan.add(tensor_from_vector<float>({1, 2, 3}, {3}), tensor_from_vector<float>({NAN, 2, 30}, {3})).ok());
     CHECK(std::isnan(nan.max_abs_error()));
