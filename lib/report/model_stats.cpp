@@ -16,8 +16,6 @@ bool is_non_data_slot(const Node& node, int slot) {
     const std::string& op = node.op_type();
     if (!node.is_onnx_domain() && node.domain() != "com.microsoft") return false;
     if (op == "ConstantOfShape" || op == "Range" || op == "EyeLike") return true;
-    // Running mean and variance are statistics, not learned weights (PyTorch keeps them as buffers).
-    if (op == "BatchNormalization") return slot >= 3;
     if (kShapeArgsAfterFirst.count(op)) return slot >= 1;
     if (op == "QLinearConv") return slot != 3 && slot != 8 && slot != 0;
     if (op == "QLinearMatMul") return slot != 0 && slot != 3;
