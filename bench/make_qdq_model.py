@@ -5,6 +5,7 @@ ONNX Runtime's static quantization produces.
 
     /usr/bin/python3 bench/make_qdq_model.py FLOAT.onnx CALIB.npy OUT.onnx [--samples 64]
 
+- BatchNormalization after a Conv is folded into it first, as quantizers do;
 - weights of Conv, Gemm and MatMul (constant inputs): int8, symmetric, per output channel, behind DequantizeLinear;
   biases stay float (the engine quantizes them to int32 itself);
 - activations read by Conv, Gemm, MatMul, Add, Concat, MaxPool, AveragePool, GlobalAveragePool: uint8, asymmetric,
@@ -52,6 +53,37 @@ def weight_axis(node):
     return 1  # MatMul [K, N]
 
 
+def fold_batch_norms(model):
+    """Folds every BatchNormalization that follows a Conv (read by nothing else) into the Conv's weights and bias."""
+    graph = model.graph
+    inits = {t.name: t for t in graph.initializer}
+    producers = {out: node for node in graph.node for out in node.output}
+    readers = {}
+    for node in graph.node:
+        for name in node.input:
+            readers[name] = readers.get(name, 0) + 1
+    removed = []
+    for bn in graph.node:
+        conv = producers.get(bn.input[0])
+        if bn.op_type != "BatchNormalization" or conv is None or conv.op_type != "Conv" or readers[bn.input[0]] != 1:
+            continue
+        gamma, beta, mean, var = (numpy_helper.to_array(inits[n]).astype(np.float64) for n in bn.input[1:5])
+        eps = next((a.f for a in bn.attribute if a.name == "epsilon"), 1e-5)
+        s = gamma / np.sqrt(var + eps)
+        w = numpy_helper.to_array(inits[conv.input[1]]).astype(np.float64)
+        b = numpy_helper.to_array(inits[conv.input[2]]).astype(np.float64) if len(conv.input) > 2 else np.zeros(len(s))
+        w_name, b_name = conv.input[1] + "_bn", conv.name + "_bn_bias"
+        graph.initializer.extend([
+            numpy_helper.from_array((w * s.reshape(-1, *[1] * (w.ndim - 1))).astype(np.float32), w_name),
+            numpy_helper.from_array(((b - mean) * s + beta).astype(np.float32), b_name)])
+        del conv.input[1:]
+        conv.input.extend([w_name, b_name])
+        conv.output[0] = bn.output[0]
+        removed.append(bn)
+    for bn in removed:
+        graph.node.remove(bn)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("model")
@@ -61,6 +93,7 @@ def main():
     args = ap.parse_args()
 
     model = onnx.load(args.model)
+    fold_batch_norms(model)
     graph = model.graph
     inits = {t.name: t for t in graph.initializer}
     ranges = calibrate(model, np.load(args.calib)[: args.samples].astype(np.float32))

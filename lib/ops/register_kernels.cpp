@@ -41,6 +41,7 @@ void register_all_kernels(KernelRegistry& registry) {
     register_private_reference_kernels(registry);
     register_private_qlinear_matmul_kernel(registry);
     register_onednn_conv_kernels(registry);
+    register_onednn_conv_transpose_kernels(registry);
     register_onednn_matmul_kernels(registry);
     register_onednn_pool_kernels(registry);
     register_onednn_softmax_kernels(registry);

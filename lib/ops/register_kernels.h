@@ -47,6 +47,7 @@ void register_private_qlinear_matmul_kernel(KernelRegistry& registry);
 
 // oneDNN kernels (lib/ops/cpu).
 void register_onednn_conv_kernels(KernelRegistry& registry);
+void register_onednn_conv_transpose_kernels(KernelRegistry& registry);
 void register_onednn_matmul_kernels(KernelRegistry& registry);
 void register_onednn_pool_kernels(KernelRegistry& registry);
 void register_onednn_softmax_kernels(KernelRegistry& registry);
