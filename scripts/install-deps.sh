@@ -19,6 +19,12 @@ for package in "${packages[@]}"; do
     fi
 done
 
+# node and npm run the ONNX Runtime cross-checks (tests/ort). Checked by command: a nodejs from another source (e.g.
+# NodeSource) bundles npm and conflicts with Debian's npm package.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+fi
+
 if ((${#missing[@]})); then
     echo "install-deps: installing ${missing[*]}" >&2
     sudo_cmd=()

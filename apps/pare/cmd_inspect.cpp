@@ -3,8 +3,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "commands.h"
-#include "onnx/model_io.h"
+#include "common.h"
 #include "onnx/shape_inference.h"
 #include "report/model_stats.h"
 #include "report/report.h"
@@ -51,12 +50,6 @@ nlohmann::ordered_json model_json(const LoadedModel& loaded, const ModelStats& s
     const nlohmann::ordered_json stats_json = model_stats_to_json(stats);
     for (auto& [key, value] : stats_json.items()) json[key] = value;
     return json;
-}
-
-std::string with_commas(int64_t value) {
-    std::string digits = std::to_string(value < 0 ? -value : value);
-    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<size_t>(i), ",");
-    return value < 0 ? "-" + digits : digits;
 }
 
 std::string shape_text(const nlohmann::ordered_json& shape) {
@@ -117,21 +110,14 @@ void print_summary(const nlohmann::ordered_json& m, const LoadedModel& loaded, s
 }  // namespace
 
 Status run_inspect(const InspectOptions& options, const GlobalOptions& global) {
-    PARE_ASSIGN_OR_RETURN(LoadedModel loaded, load_model(options.model));
+    PARE_RETURN_IF_ERROR(check_output_paths({{"--report", global.report_path}}, {options.model}));
+    PARE_ASSIGN_OR_RETURN(LoadedModel loaded, load_runnable_model(options.model, global));
     const ModelStats stats = compute_model_stats(loaded.model, infer_value_types(loaded.model));
     Report report("inspect", global.argv);
     report.set_input_model(loaded, stats);
     report.json()["model"] = model_json(loaded, stats);
-
-    // stdout carries one thing: the report when asked for, the human summary otherwise.
-    if (options.json || global.report_path == "-") {
-        PARE_RETURN_IF_ERROR(report.write("-"));
-    } else {
-        print_summary(report.json()["model"], loaded, std::cout);
-        std::cout.flush();
-    }
-    if (!global.report_path.empty() && global.report_path != "-") PARE_RETURN_IF_ERROR(report.write(global.report_path));
-    return Status();
+    return emit_report(report, global, options.json,
+                       [&](std::ostream& out) { print_summary(report.json()["model"], loaded, out); });
 }
 
 }  // namespace pare

@@ -15,6 +15,9 @@ void optimize_graph(Graph& graph, const std::set<std::string>& keep, bool keep_a
 /// Removes Identity and inference-mode Dropout nodes, reading their input directly. Returns nodes removed.
 int remove_identities(Graph& graph, const std::set<std::string>& keep);
 
+/// Removes nodes none of whose outputs reach a graph output, then initializers nothing reads (those listed as graph
+/// inputs leave the input list too). Returns nodes removed.
+int remove_dead_nodes(Graph& graph);
 /// Rewrites the Erf spelling of GELU (x / sqrt(2) -> Erf -> + 1 -> * x -> * 0.5) into a Gelu node. Returns rewrites.
 int fuse_gelu(Graph& graph, const std::set<std::string>& keep);
 
@@ -36,5 +39,10 @@ int fuse_activation(Graph& graph, const std::set<std::string>& keep);
 /// Switches regions of 2-D convolutions, pools and the element-wise ops between them to channels-last data, with
 /// Transposes at the borders. Returns nodes converted.
 int convert_to_channels_last(Graph& graph, const std::set<std::string>& keep);
+
+/// The rewrites every compression command applies to the float model before it calibrates or rewrites it, so
+/// that their tensor names agree: Identity/Dropout removal, BatchNormalization folded into Conv/Gemm (the folded
+/// layer takes the normalization's output name), dead nodes removed. Only standard ONNX ops result.
+int simplify_for_compression(Graph& graph);
 
 }  // namespace pare

@@ -14,9 +14,6 @@ namespace pare {
 
 namespace {
 
-// Protobuf refuses to serialize a message of 2 GiB or more; leave headroom for the graph structure.
-constexpr size_t kInlineLimit = (size_t(2) << 30) - (size_t(64) << 20);
-
 struct LiftContext {
     const std::string& base_directory;
     size_t external_bytes = 0;
@@ -71,9 +68,21 @@ Result<Graph> lift_graph(onnx::GraphProto&& proto, LiftContext& context) {
 }
 
 onnx::TensorProto lower_tensor(const StoredTensor& stored, const ExternalDataPlan* plan) {
-    onnx::TensorProto proto = encode_tensor_proto(stored);
-    if (plan) plan->apply(stored, proto);
-    return proto;
+    if (stored.storage != TensorStorage::kExternal) {
+        onnx::TensorProto proto = encode_tensor_proto(stored);
+        if (plan) plan->apply(stored, proto);
+        return proto;
+    }
+    if (plan) {
+        onnx::TensorProto proto = stored.header;
+        if (plan->apply(stored, proto)) return proto;
+    }
+    // Not written out of line this time: inline the payload and drop the external-data markers.
+    StoredTensor inline_copy = stored;
+    inline_copy.storage = TensorStorage::kRaw;
+    inline_copy.header.clear_external_data();
+    inline_copy.header.clear_data_location();
+    return encode_tensor_proto(inline_copy);
 }
 
 onnx::GraphProto lower_graph(const Graph& graph, const ExternalDataPlan* plan) {
@@ -155,7 +164,7 @@ Result<LoadedModel> load_model(const std::string& path) {
 onnx::ModelProto model_to_proto(const Model& model) { return lower_model(model, nullptr); }
 
 Result<std::string> serialize_model(const Model& model) {
-    if (inline_tensor_bytes(model.graph) > kInlineLimit) {
+    if (inline_tensor_bytes(model.graph) > SaveOptions().inline_limit) {
         return invalid_input("model tensors exceed 2 GiB; it can only be saved with external data");
     }
     std::string bytes;
@@ -164,7 +173,7 @@ Result<std::string> serialize_model(const Model& model) {
 }
 
 Status save_model(const Model& model, const std::string& path, const SaveOptions& options) {
-    const bool too_large = inline_tensor_bytes(model.graph) > kInlineLimit;
+    const bool too_large = inline_tensor_bytes(model.graph) > options.inline_limit;
     const std::string directory = path == "-" ? "." : parent_directory(path);
     const std::string default_file = options.external_file.empty() ? file_name_of(path) + ".data" : options.external_file;
     const ExternalDataPlan plan(model, directory, default_file, model.external_data_directory,

@@ -33,6 +33,9 @@ struct SaveOptions {
     size_t external_threshold = 1024;
     /// External data file name (relative to the model's directory); default "<model file name>.data".
     std::string external_file;
+    /// Above this many bytes of tensors, saving switches to external data by itself (protobuf cannot serialize
+    /// 2 GiB; the margin leaves room for the graph structure).
+    size_t inline_limit = (size_t(2) << 30) - (size_t(64) << 20);
 };
 
 /// Saves to a file (atomically) or to stdout ("-"). Tensors that were external when loaded stay external with

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ops/kernel.h"
+#include "ops/registry.h"
 
 namespace pare {
 
@@ -27,5 +28,11 @@ std::vector<int64_t> broadcast_strides(const Shape& shape, const Shape& out);
 /// An input value the kernel needs at prepare time (shape, axes, pads...); kInvalidInput naming the input if it
 /// is missing. Kernels call this only after checking `value.has_value()` and reporting shape_known = false.
 std::vector<int64_t> input_int64s(const InputInfo& input);
+
+/// Factory for a kernel class whose constructor takes only the KernelContext (it never declines a node).
+template <class K>
+KernelFactory kernel_factory() {
+    return [](const KernelContext& context) -> Result<KernelPtr> { return KernelPtr(new K(context)); };
+}
 
 }  // namespace pare

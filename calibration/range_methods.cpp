@@ -1,0 +1,199 @@
+#include "calibration/range_methods.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace pare {
+
+namespace {
+
+constexpr int kHalf = Histogram::kBins / 2;
+
+// Histogram of |x|: bin k covers [k w, (k + 1) w).
+std::vector<double> magnitude_histogram(const Histogram& histogram) {
+    std::vector<double> magnitude(kHalf, 0.0);
+    const auto& counts = histogram.counts();
+    for (int k = 0; k < kHalf; ++k) {
+        magnitude[k] = static_cast<double>(counts[kHalf + k]) + static_cast<double>(counts[kHalf - 1 - k]);
+    }
+    return magnitude;
+}
+
+// The value below which `fraction` of the mass lies, interpolated inside the crossing bin.
+double quantile(const std::vector<double>& counts, double first_edge, double width, double fraction) {
+    double total = 0.0;
+    for (double c : counts) total += c;
+    const double target = fraction * total;
+    double cumulative = 0.0;
+    for (size_t i = 0; i < counts.size(); ++i) {
+        if (cumulative + counts[i] >= target && counts[i] > 0) {
+            const double inside = (target - cumulative) / counts[i];
+            return first_edge + (static_cast<double>(i) + inside) * width;
+        }
+        cumulative += counts[i];
+    }
+    return first_edge + static_cast<double>(counts.size()) * width;
+}
+
+Range symmetric_of(double t) { return Range{-t, t}; }
+
+// Clips an asymmetric range to a symmetric threshold without leaving the data's own range.
+Range clip_to(const MinMax& range, double t) { return Range{std::max(range.min, -t), std::min(range.max, t)}; }
+
+// Replaces zero counts by a small epsilon taken from the non-zero ones, so KL divergence stays finite
+// (as TensorRT and MXNet do).
+void smooth(std::vector<double>& distribution) {
+    constexpr double kEpsilon = 1e-4;
+    size_t zeros = 0;
+    for (double p : distribution) zeros += p == 0;
+    const size_t nonzeros = distribution.size() - zeros;
+    if (!zeros || !nonzeros) return;
+    const double taken = kEpsilon * static_cast<double>(zeros) / static_cast<double>(nonzeros);
+    for (double& p : distribution) p = p == 0 ? kEpsilon : p - taken;
+}
+
+void normalize(std::vector<double>& distribution) {
+    double total = 0.0;
+    for (double p : distribution) total += p;
+    if (total > 0) {
+        for (double& p : distribution) p /= total;
+    }
+}
+
+// TensorRT's entropy calibration over |x|: the threshold whose quantized distribution loses the least information
+// (KL divergence) against the clipped reference distribution.
+double entropy_threshold(const Histogram& histogram, int bits) {
+    const std::vector<double> magnitude = magnitude_histogram(histogram);
+    const int levels = 1 << (bits - 1);
+    int last_used = 0;
+    for (int k = 0; k < kHalf; ++k) {
+        if (magnitude[k] > 0) last_used = k + 1;
+    }
+    if (last_used <= levels) return last_used * histogram.bin_width();
+    double best_divergence = INFINITY;
+    int best = last_used;
+    std::vector<double> reference, quantized;
+    for (int i = levels; i <= last_used; ++i) {
+        reference.assign(magnitude.begin(), magnitude.begin() + i);
+        for (int k = i; k < kHalf; ++k) reference[i - 1] += magnitude[k];  // outliers into the last bin
+        // Merge the unclipped bins into `levels` groups (the remainder joins the last group), then spread each
+        // group's mass evenly over the bins where the reference is non-zero.
+        const int merged = i / levels;
+        quantized.assign(i, 0.0);
+        for (int level = 0; level < levels; ++level) {
+            const int begin = level * merged, end = level == levels - 1 ? i : begin + merged;
+            double mass = 0.0;
+            int nonzero = 0;
+            for (int k = begin; k < end; ++k) {
+                mass += magnitude[k];
+                nonzero += reference[k] > 0;
+            }
+            for (int k = begin; k < end; ++k) {
+                if (reference[k] > 0) quantized[k] = mass / nonzero;
+            }
+        }
+        smooth(reference);
+        smooth(quantized);
+        normalize(reference);
+        normalize(quantized);
+        double divergence = 0.0;
+        for (int k = 0; k < i; ++k) divergence += reference[k] * std::log(reference[k] / quantized[k]);
+        if (divergence < best_divergence) {
+            best_divergence = divergence;
+            best = i;
+        }
+    }
+    return best * histogram.bin_width();
+}
+
+// Expected squared error of quantizing the histogram's mass to `steps` uniform steps over [lo, hi]: clipping
+// error outside, step^2 / 12 rounding noise inside.
+double expected_error(const Histogram& histogram, double lo, double hi, int steps) {
+    const double step = (hi - lo) / steps;
+    const double noise = step * step / 12.0;
+    const auto& counts = histogram.counts();
+    double error = 0.0;
+    for (int b = 0; b < Histogram::kBins; ++b) {
+        if (!counts[b]) continue;
+        const double center = histogram.bin_lower(b) + histogram.bin_width() / 2;
+        const double outside = center < lo ? lo - center : center > hi ? center - hi : 0.0;
+        error += static_cast<double>(counts[b]) * (outside > 0 ? outside * outside : noise);
+    }
+    return error;
+}
+
+// The scaling of the min/max range (by 1/200 steps from 1% to 100%) with the least expected error.
+Range mse_range(const Histogram& histogram, Range full, int steps) {
+    Range best = full;
+    double best_error = INFINITY;
+    for (int i = 200; i >= 2; --i) {
+        const double alpha = i / 200.0;
+        const Range candidate{full.lo * alpha, full.hi * alpha};
+        if (candidate.hi <= candidate.lo) continue;
+        const double error = expected_error(histogram, candidate.lo, candidate.hi, steps);
+        if (error < best_error) {
+            best_error = error;
+            best = candidate;
+        }
+    }
+    return best;
+}
+
+}  // namespace
+
+std::string range_method_name(RangeMethod method) {
+    switch (method) {
+        case RangeMethod::kMinMax: return "minmax";
+        case RangeMethod::kPercentile: return "percentile";
+        case RangeMethod::kEntropy: return "entropy";
+        case RangeMethod::kMse: return "mse";
+    }
+    return "?";
+}
+
+Result<RangeMethod> parse_range_method(const std::string& name) {
+    for (RangeMethod method : {RangeMethod::kMinMax, RangeMethod::kPercentile, RangeMethod::kEntropy, RangeMethod::kMse}) {
+        if (range_method_name(method) == name) return method;
+    }
+    return usage_error("unknown calibration method '" + name + "' (minmax, percentile, entropy, mse)");
+}
+
+MethodRange compute_range(const MinMax& range, const Histogram& histogram, RangeMethod method,
+                          const RangeOptions& options) {
+    if (range.empty()) return MethodRange{};
+    const double max_abs = std::max(std::fabs(range.min), std::fabs(range.max));
+    MethodRange result;
+    switch (method) {
+        case RangeMethod::kMinMax:
+            result.symmetric = symmetric_of(max_abs);
+            result.asymmetric = Range{range.min, range.max};
+            break;
+        case RangeMethod::kPercentile: {
+            const double fraction = options.percentile / 100.0;
+            const double t = std::min(max_abs, quantile(magnitude_histogram(histogram), 0.0, histogram.bin_width(), fraction));
+            std::vector<double> counts(histogram.counts().begin(), histogram.counts().end());
+            const double lo = quantile(counts, -histogram.range(), histogram.bin_width(), 1.0 - fraction);
+            const double hi = quantile(counts, -histogram.range(), histogram.bin_width(), fraction);
+            result.symmetric = symmetric_of(t);
+            result.asymmetric = Range{std::max(range.min, lo), std::min(range.max, hi)};
+            break;
+        }
+        case RangeMethod::kEntropy: {
+            const double t = std::min(max_abs, entropy_threshold(histogram, options.bits));
+            result.symmetric = symmetric_of(t);
+            result.asymmetric = clip_to(range, t);
+            break;
+        }
+        case RangeMethod::kMse: {
+            const int symmetric_steps = (1 << options.bits) - 2;  // e.g. [-127, 127]
+            const int asymmetric_steps = (1 << options.bits) - 1;
+            result.symmetric = mse_range(histogram, symmetric_of(max_abs), symmetric_steps);
+            result.asymmetric = mse_range(histogram, Range{range.min, range.max}, asymmetric_steps);
+            break;
+        }
+    }
+    return result;
+}
+
+}  // namespace pare

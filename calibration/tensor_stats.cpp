@@ -1,0 +1,92 @@
+#include "calibration/tensor_stats.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pare {
+
+TensorStats::TensorStats(std::string name, int channel_axis, int64_t total_samples)
+    : name_(std::move(name)), channel_axis_(channel_axis), total_samples_(total_samples) {}
+
+Status TensorStats::add(const Tensor& value, int64_t first_sample, int64_t batch_size) {
+    // Statistics are kept in float: other dtypes (f16 activations) are converted once per batch.
+    const Tensor as_float = value.dtype() == DType::kF32 ? value : value.cast(DType::kF32);
+    const float* data = as_float.data<float>();
+    const int64_t count = as_float.numel();
+    // Rows are samples when dim 0 is the batch; otherwise the batch counts as one unit at its first sample.
+    const bool batch_major = value.rank() > 0 && value.dim(0) == batch_size && batch_size > 0;
+    const int64_t rows = batch_major ? batch_size : 1;
+    const int64_t per_row = rows ? count / rows : 0;
+
+    for (int64_t row = 0; row < rows; ++row) {
+        const int64_t sample = first_sample + row;
+        MinMax& half = halves_[total_samples_ > 0 && sample * 2 >= total_samples_ ? 1 : 0];
+        const float* src = data + row * per_row;
+        MinMax row_range;
+        for (int64_t i = 0; i < per_row; ++i) {
+            if (!std::isfinite(src[i])) {
+                return invalid_input("tensor '" + name_ + "' has " + (std::isnan(src[i]) ? "NaN" : "Inf") +
+                                     " for sample " + std::to_string(sample));
+            }
+            row_range.add(src[i]);
+        }
+        half.merge(row_range);
+        range_.merge(row_range);
+        // Per sample, so the diagnostic does not depend on the batch size.
+        const double max_abs = std::max(std::fabs(range_.min), std::fabs(range_.max));
+        if (max_abs > settle_reference_ * 1.01) {
+            settle_reference_ = max_abs;
+            settled_at_ = sample + 1;
+        }
+    }
+    histogram_.add(data, count);
+
+    if (channel_axis_ >= 0 && channel_axis_ < value.rank()) {
+        const int64_t channels = value.dim(channel_axis_);
+        int64_t inner = 1;
+        for (int64_t axis = channel_axis_ + 1; axis < value.rank(); ++axis) inner *= value.dim(axis);
+        const int64_t outer = channels > 0 && inner > 0 ? count / (channels * inner) : 0;
+        if (channels_.empty()) channels_.resize(static_cast<size_t>(channels));
+        if (static_cast<int64_t>(channels_.size()) == channels) {
+            for (int64_t o = 0; o < outer; ++o) {
+                for (int64_t c = 0; c < channels; ++c) {
+                    const float* src = data + (o * channels + c) * inner;
+                    for (int64_t i = 0; i < inner; ++i) channels_[c].add(src[i]);
+                }
+            }
+        }
+    }
+    samples_ += batch_size;
+    return Status();
+}
+
+TensorStats TensorStats::restore(std::string name, MinMax range, MinMax first_half, MinMax second_half,
+                                 std::vector<MinMax> channels, Histogram histogram, int64_t samples,
+                                 int64_t settled_at) {
+    TensorStats stats(std::move(name), channels.empty() ? -1 : 1, samples);
+    stats.range_ = range;
+    stats.halves_[0] = first_half;
+    stats.halves_[1] = second_half;
+    stats.channels_ = std::move(channels);
+    stats.histogram_ = std::move(histogram);
+    stats.samples_ = samples;
+    stats.settled_at_ = settled_at;
+    stats.settle_reference_ = std::max(std::fabs(range.min), std::fabs(range.max));
+    return stats;
+}
+
+void TensorStats::merge(const TensorStats& other) {
+    range_.merge(other.range_);
+    halves_[0].merge(other.halves_[0]);
+    halves_[1].merge(other.halves_[1]);
+    if (channels_.empty()) channels_ = other.channels_;
+    else if (channels_.size() == other.channels_.size()) {
+        for (size_t c = 0; c < channels_.size(); ++c) channels_[c].merge(other.channels_[c]);
+    }
+    histogram_.merge(other.histogram_);
+    samples_ += other.samples_;
+    settled_at_ = std::max(settled_at_, other.settled_at_);
+    settle_reference_ = std::max(settle_reference_, other.settle_reference_);
+}
+
+}  // namespace pare

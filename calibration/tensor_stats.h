@@ -1,0 +1,71 @@
+// Streaming statistics of one tensor over a calibration run: min/max, an exact-merge histogram, optional
+// per-channel min/max, and what the diagnostics need (the range of each half of the data, and when it settled).
+// Memory is fixed per tensor: it does not grow with the number of samples.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "calibration/histogram.h"
+#include "core/status.h"
+#include "core/tensor.h"
+
+namespace pare {
+
+struct MinMax {
+    double min = std::numeric_limits<double>::infinity();
+    double max = -std::numeric_limits<double>::infinity();
+    bool empty() const { return min > max; }
+    void add(double value) {
+        min = value < min ? value : min;
+        max = value > max ? value : max;
+    }
+    void merge(const MinMax& other) {
+        if (!other.empty()) add(other.min), add(other.max);
+    }
+};
+
+class TensorStats {
+public:
+    /// `channel_axis` >= 0 also keeps per-channel min/max along that axis. `total_samples` (dim 0 across the
+    /// whole run) splits the data into two halves for the settling diagnostic.
+    TensorStats(std::string name, int channel_axis, int64_t total_samples);
+
+    /// Adds one batch of `batch_size` samples; `first_sample` is the index of its first sample in the whole run.
+    /// NaN or Inf is an error naming the tensor and the sample.
+    Status add(const Tensor& value, int64_t first_sample, int64_t batch_size);
+    /// Adds another collector's statistics of the same tensor (e.g. from another worker). The settle index keeps
+    /// the larger one.
+    void merge(const TensorStats& other);
+
+    /// Rebuilds statistics read back from a calibration table.
+    static TensorStats restore(std::string name, MinMax range, MinMax first_half, MinMax second_half,
+                               std::vector<MinMax> channels, Histogram histogram, int64_t samples, int64_t settled_at);
+
+    const std::string& name() const { return name_; }
+    const MinMax& range() const { return range_; }
+    const Histogram& histogram() const { return histogram_; }
+    const std::vector<MinMax>& channels() const { return channels_; }
+    const MinMax& first_half() const { return halves_[0]; }
+    const MinMax& second_half() const { return halves_[1]; }
+    int64_t samples() const { return samples_; }
+    /// Sample count at which max |x| last grew by more than 1% over its value at the previous such point: a lower
+    /// bound on how many samples the range needs.
+    int64_t settled_at() const { return settled_at_; }
+
+private:
+    std::string name_;
+    int channel_axis_;
+    int64_t total_samples_;
+    MinMax range_;
+    MinMax halves_[2];
+    std::vector<MinMax> channels_;
+    Histogram histogram_;
+    int64_t samples_ = 0;
+    int64_t settled_at_ = 0;
+    double settle_reference_ = 0.0;
+};
+
+}  // namespace pare

@@ -1,0 +1,54 @@
+// Rewrites a float graph into the portable QDQ form: QuantizeLinear -> DequantizeLinear pairs on activations,
+// integer weights behind DequantizeLinear, int32 biases with scale = input scale x weight scale. The layout follows
+// the rules ONNX Runtime's and TensorRT's QDQ fusions expect, so those runtimes (and pare's engine) run the
+// quantized layers as integer kernels.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "calibration/range_methods.h"
+#include "graph/graph.h"
+#include "quantize/quant_params.h"
+
+namespace pare {
+
+struct QdqSpec {
+    DType activation_dtype = DType::kU8;
+    bool activation_symmetric = false;
+    DType weight_dtype = DType::kI8;
+    bool weight_per_channel = true;
+    std::set<std::string> excluded_nodes;  // node names left in float
+    /// Domain of the QuantizeLinear/DequantizeLinear nodes: "" (ai.onnx), or "com.microsoft" for 16-bit
+    /// activations in models below opset 21, which ONNX Runtime's contrib ops cover.
+    std::string qdq_domain;
+};
+
+/// Range of an activation tensor, from calibration. Returns false when the tensor has no statistics.
+using RangeLookup = std::function<bool(const std::string& tensor, Range& range)>;
+
+/// What was done to one compute layer.
+struct QuantizedLayer {
+    std::string node;
+    std::string op_type;
+    std::string weight;              // the float weight's name ("" for activation x activation MatMul)
+    int64_t weight_elements = 0;
+    std::vector<QuantParams> weight_params;
+    std::string input;               // quantized activation input
+    QuantParams input_params;
+    std::string node_output;         // the layer's own output tensor in the float model
+    std::string output;              // quantized output tensor ("" when the output stays float)
+    QuantParams output_params;
+    std::string absorbed_activation; // "Relu" when a following Relu/Clip was folded into the output quantizer
+};
+
+/// Quantizes every Conv, ConvTranspose, Gemm and MatMul of the main graph that is not excluded and whose
+/// activations have ranges. `opset` is the model's ai.onnx opset (per-channel needs 13). Returns the layers
+/// quantized, in graph order.
+Result<std::vector<QuantizedLayer>> rewrite_to_qdq(Graph& graph, int64_t opset, const QdqSpec& spec,
+                                                   const RangeLookup& ranges);
+
+}  // namespace pare

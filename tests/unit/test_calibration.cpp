@@ -1,0 +1,173 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "calibration/calibration_table.h"
+#include "calibration/range_methods.h"
+#include "calibration/tensor_stats.h"
+#include "test_helpers.h"
+
+using namespace pare;
+using namespace pare_test;
+
+namespace {
+
+std::vector<float> fixture_values() {
+    std::ifstream in(source_path("tests/fixtures/calibration_values.f32"), std::ios::binary);
+    std::vector<float> values(10000);
+    in.read(reinterpret_cast<char*>(values.data()), static_cast<std::streamsize>(values.size() * sizeof(float)));
+    REQUIRE(in.gcount() == static_cast<std::streamsize>(values.size() * sizeof(float)));
+    return values;
+}
+
+nlohmann::json fixture_stats() {
+    std::ifstream in(source_path("tests/fixtures/calibration_values.json"));
+    return nlohmann::json::parse(in);
+}
+
+Histogram histogram_of(const std::vector<float>& values) {
+    Histogram h;
+    h.add(values.data(), static_cast<int64_t>(values.size()));
+    return h;
+}
+
+}  // namespace
+
+TEST_CASE("histogram bins hand-checked values") {
+    Histogram h;
+    const std::vector<float> values = {0.0f, 0.5f, -0.5f, 0.75f};
+    h.add(values.data(), 4);
+    CHECK(h.exponent() == 0);  // max |x| = 0.75 < 2^0
+    CHECK(h.bin_width() == doctest::Approx(2.0 / Histogram::kBins));
+    const auto& c = h.counts();
+    CHECK(c[Histogram::kBins / 2] == 1);                          // 0.0
+    CHECK(c[Histogram::kBins / 2 + Histogram::kBins / 4] == 1);   // 0.5 = a quarter of the bins above zero
+    CHECK(c[Histogram::kBins / 4] == 1);                          // -0.5
+    CHECK(c[Histogram::kBins / 2 + 3 * Histogram::kBins / 8] == 1);  // 0.75
+    CHECK(h.total() == 4);
+    h.widen_to(1);  // doubling the range merges bin pairs
+    CHECK(h.counts()[Histogram::kBins / 2 + Histogram::kBins / 8] == 1);  // 0.5 now at an eighth
+    CHECK(h.total() == 4);
+}
+
+TEST_CASE("histograms are identical whatever the batch grouping and merge order") {
+    const std::vector<float> values = fixture_values();
+    const Histogram whole = histogram_of(values);
+    // One value at a time, and in batches of 64 merged in reverse order.
+    Histogram single;
+    for (float v : values) single.add(&v, 1);
+    CHECK(single.counts() == whole.counts());
+    CHECK(single.exponent() == whole.exponent());
+    std::vector<Histogram> batches;
+    for (size_t i = 0; i < values.size(); i += 64) {
+        batches.push_back(Histogram());
+        batches.back().add(values.data() + i, static_cast<int64_t>(std::min<size_t>(64, values.size() - i)));
+    }
+    Histogram merged;
+    for (auto it = batches.rbegin(); it != batches.rend(); ++it) merged.merge(*it);
+    CHECK(merged.counts() == whole.counts());
+    CHECK(merged.exponent() == whole.exponent());
+}
+
+TEST_CASE("range methods against numpy on a heavy-tailed activation") {
+    const std::vector<float> values = fixture_values();
+    const nlohmann::json numpy = fixture_stats();
+    const Histogram h = histogram_of(values);
+    MinMax range;
+    for (float v : values) range.add(v);
+    CHECK(range.max == doctest::Approx(numpy["max"].get<double>()));
+    // The histogram rule, recomputed independently in numpy.
+    CHECK(h.exponent() == numpy["histogram_exponent"].get<int>());
+    for (const auto& [bin, count] : numpy["histogram_nonzero_bins"].items()) {
+        CHECK(h.counts()[std::stoul(bin)] == count.get<uint64_t>());
+    }
+
+    const MethodRange minmax = compute_range(range, h, RangeMethod::kMinMax, {});
+    CHECK(minmax.asymmetric.lo == 0.0);
+    CHECK(minmax.asymmetric.hi == doctest::Approx(numpy["max"].get<double>()));
+    CHECK(minmax.symmetric.hi == -minmax.symmetric.lo);
+
+    // Percentiles from the histogram are within one bin of numpy's exact ones.
+    for (auto [p, key] : {std::pair<double, const char*>{99.0, "percentile_99"}, {99.5, "percentile_99_5"}}) {
+        RangeOptions options;
+        options.percentile = p;
+        const MethodRange r = compute_range(range, h, RangeMethod::kPercentile, options);
+        CHECK(std::fabs(r.asymmetric.hi - numpy[key].get<double>()) <= h.bin_width());
+    }
+    RangeOptions p99;
+    p99.percentile = 99.0;
+    CHECK(std::fabs(compute_range(range, h, RangeMethod::kPercentile, p99).symmetric.hi -
+                    numpy["abs_percentile_99"].get<double>()) <= h.bin_width());
+
+    // Entropy: TensorRT's KL threshold, as numpy computes it from the same histogram.
+    const MethodRange entropy = compute_range(range, h, RangeMethod::kEntropy, {});
+    CHECK(std::fabs(entropy.symmetric.hi - numpy["entropy_threshold_int8"].get<double>()) <= h.bin_width());
+    CHECK(entropy.asymmetric.lo == 0.0);
+    // MSE clips the 10 outliers (8..12) instead of spreading 255 levels over them, but not the body.
+    const MethodRange mse = compute_range(range, h, RangeMethod::kMse, {});
+    CHECK(mse.asymmetric.hi < range.max);
+    CHECK(mse.asymmetric.hi > numpy["percentile_99"].get<double>());
+}
+
+TEST_CASE("MSE keeps the full range when there are no outliers") {
+    std::vector<float> uniform(4096);
+    for (size_t i = 0; i < uniform.size(); ++i) uniform[i] = static_cast<float>(i) / 4095.0f * 2.0f - 1.0f;
+    MinMax range;
+    for (float v : uniform) range.add(v);
+    const MethodRange mse = compute_range(range, histogram_of(uniform), RangeMethod::kMse, {});
+    CHECK(mse.asymmetric.hi == doctest::Approx(1.0).epsilon(0.01));
+    CHECK(mse.asymmetric.lo == doctest::Approx(-1.0).epsilon(0.01));
+}
+
+TEST_CASE("tensor stats: NaN names the tensor and sample; halves and settling are batch-size independent") {
+    TensorStats stats("conv1", 1, 4);
+    Tensor batch(DType::kF32, {2, 3});
+    batch.data<float>()[4] = NAN;  // sample 1 of this batch
+    const Status status = stats.add(batch, 10, 2);
+    CHECK(status.code() == ErrorCode::kInvalidInput);
+    CHECK(status.message().find("'conv1'") != std::string::npos);
+    CHECK(status.message().find("sample 11") != std::string::npos);
+
+    // Four samples, per-channel over axis 1, fed as one batch of 4 and as batches of 1.
+    const std::vector<float> data = {1, -2, 3, 4, 5, -6, 0.5f, 0, 1, 9, 9, 9};
+    Tensor all = tensor_from_vector<float>(data, {4, 3});
+    TensorStats together("t", 1, 4), apart("t", 1, 4);
+    REQUIRE(together.add(all, 0, 4).ok());
+    for (int64_t i = 0; i < 4; ++i) {
+        Tensor row = tensor_from_vector<float>({data.begin() + i * 3, data.begin() + i * 3 + 3}, {1, 3});
+        REQUIRE(apart.add(row, i, 1).ok());
+    }
+    for (TensorStats* s : {&together, &apart}) {
+        CHECK(s->range().min == -6);
+        CHECK(s->range().max == 9);
+        CHECK(s->first_half().max == 5);
+        CHECK(s->second_half().min == 0);
+        REQUIRE(s->channels().size() == 3);
+        CHECK(s->channels()[1].min == -2);
+        CHECK(s->channels()[2].max == 9);
+        CHECK(s->settled_at() == 4);  // the last sample raised max |x| from 6 to 9
+    }
+    CHECK(together.histogram().counts() == apart.histogram().counts());
+}
+
+TEST_CASE("calibration table round-trips through JSON") {
+    CalibrationTable table;
+    table.model_sha256 = "abc";
+    table.samples = 10000;
+    TensorStats stats("x", -1, 10000);
+    const std::vector<float> values = fixture_values();
+    REQUIRE(stats.add(tensor_from_vector<float>(values, {10000}), 0, 10000).ok());
+    table.tensors.emplace("x", stats);
+    const RangeOptions options;
+    const auto json = table.to_json(options);
+    auto back = CalibrationTable::from_json(nlohmann::json::parse(json.dump()));
+    REQUIRE(back.ok());
+    CHECK(back->to_json(options).dump() == json.dump());
+    CHECK(back->tensors.at("x").histogram().counts() == stats.histogram().counts());
+    CHECK(CalibrationTable::from_json(nlohmann::json::parse("{\"schema\": \"other\"}")).status().code() ==
+          ErrorCode::kInvalidInput);
+}
