@@ -1,5 +1,7 @@
 #include "ops/activation.h"
 
+#include "ops/quantize_math.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -33,10 +35,7 @@ void apply_activation(const Activation& activation, float* data, int64_t n) {
 Result<QuantizedClamp> quantized_activation_clamp(const Activation& activation, float y_scale, int64_t y_zero_point,
                                                   int64_t type_lo, int64_t type_hi) {
     QuantizedClamp clamp{type_lo, type_hi};
-    auto quantize = [&](float v) {
-        const double q = std::nearbyint(static_cast<double>(v / y_scale)) + static_cast<double>(y_zero_point);
-        return static_cast<int64_t>(std::min<double>(std::max<double>(q, type_lo), type_hi));
-    };
+    auto quantize = [&](float v) { return quantize_value(v, y_scale, y_zero_point, QuantRange{type_lo, type_hi}); };
     switch (activation.kind) {
         case ActivationKind::kNone: return clamp;
         case ActivationKind::kRelu: clamp.lo = std::max(type_lo, y_zero_point); return clamp;

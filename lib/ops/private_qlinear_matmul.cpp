@@ -1,15 +1,13 @@
 // Reference kernel of pare's private QLinearMatMul: QLinearMatMul plus an int32 bias added to the accumulator
 // (input 8, one value per column) and an activation applied in the quantized domain. ONNX's QLinearMatMul cannot take
 // a bias after the fact (its output is already requantized), so this kernel runs the MatMulInteger reference kernel
-// and requantizes itself, rounding the way the QLinearMatMul reference does: acc * (a_scale * b_scale / y_scale)
-// with the multiplier in float and the product in double, ties to even.
-#include <algorithm>
-#include <cmath>
+// and requantizes with the shared quantize_math.h helpers, as the QLinear reference kernels do.
 #include <memory>
 
 #include "graph/fused_ops.h"
 #include "ops/activation.h"
 #include "ops/kernel_util.h"
+#include "ops/quantize_math.h"
 #include "ops/register_kernels.h"
 #include "ops/registry.h"
 
@@ -59,7 +57,7 @@ public:
         }
         multipliers_.clear();
         for (int64_t c = 0; c < columns_; ++c) {
-            multipliers_.push_back(a_scale * b_scale.data<float>()[b_scale.numel() == 1 ? 0 : c] / y_scale);
+            multipliers_.push_back(requantize_multiplier(a_scale, b_scale.data<float>()[b_scale.numel() == 1 ? 0 : c], y_scale));
         }
         has_bias_ = inputs.size() > 8 && inputs[8].present;
         if (has_bias_ && (inputs[8].dtype != DType::kI32 || shape_numel(inputs[8].shape) != columns_)) {
@@ -68,8 +66,10 @@ public:
         }
         const DType type = inputs[7].dtype;
         y_zero_ = static_cast<int64_t>(inputs[7].value->element_as_double(0));
-        const int64_t lo = type == DType::kU8 ? 0 : -128, hi = type == DType::kU8 ? 255 : 127;
-        PARE_ASSIGN_OR_RETURN(clamp_, quantized_activation_clamp(activation_, y_scale, y_zero_, lo, hi));
+        const QuantRange range = quant_range(type);
+        PARE_ASSIGN_OR_RETURN(const QuantizedClamp clamp,
+                              quantized_activation_clamp(activation_, y_scale, y_zero_, range.lo, range.hi));
+        range_ = QuantRange{clamp.lo, clamp.hi};
         accumulator_ = OutputInfo{DType::kI32, y};
         outputs = {OutputInfo{type, y}};
         return Status();
@@ -83,13 +83,10 @@ public:
         Tensor& dst = outputs[0];
         for (int64_t i = 0, count = dst.numel(); i < count; ++i) {
             const int64_t c = i % columns_;
-            // The accumulator wraps in 32 bits, as the QLinear reference kernels let it.
-            const int32_t total = static_cast<int32_t>(static_cast<uint32_t>(sum[i]) + static_cast<uint32_t>(bias ? bias[c] : 0));
-            const double scaled = std::nearbyint(static_cast<double>(total) * static_cast<double>(multipliers_[c]));
-            const int64_t q = std::clamp<int64_t>(static_cast<int64_t>(std::clamp(scaled, -1e9, 1e9)) + y_zero_,
-                                                  clamp_.lo, clamp_.hi);
-            if (dst.dtype() == DType::kU8) dst.data<uint8_t>()[i] = static_cast<uint8_t>(q);
-            else dst.data<int8_t>()[i] = static_cast<int8_t>(q);
+            // The accumulator wraps in 32 bits, as the QLinear reference kernels let it. The activation's bounds
+            // narrow the saturation range: clamping after rounding equals rounding the clamped value.
+            const int32_t total = wrap_int32(static_cast<int64_t>(sum[i]) + (bias ? bias[c] : 0));
+            write_quantized(dst, i, requantize(total, multipliers_[c], y_zero_, range_));
         }
         return Status();
     }
@@ -106,7 +103,7 @@ private:
     int64_t columns_ = 1;
     int64_t y_zero_ = 0;
     bool has_bias_ = false;
-    QuantizedClamp clamp_;
+    QuantRange range_;  // the output type's range narrowed by the activation
 };
 
 }  // namespace

@@ -14,20 +14,12 @@
 #include "graph/fused_ops.h"
 #include "graph/pass_util.h"
 #include "graph/passes.h"
+#include "model_builder.h"
 
 using namespace pare;
 using pare_test::Random;
 
 namespace {
-
-onnx::ValueInfoProto float_value(const std::string& name, const Shape& shape) {
-    onnx::ValueInfoProto info;
-    info.set_name(name);
-    auto* type = info.mutable_type()->mutable_tensor_type();
-    type->set_elem_type(static_cast<int32_t>(DType::kF32));
-    for (int64_t d : shape) type->mutable_shape()->add_dim()->set_dim_value(d);
-    return info;
-}
 
 // A model under construction: nodes are appended in order, initializers random.
 struct Builder {
@@ -39,7 +31,7 @@ struct Builder {
         auto* import = model.header.add_opset_import();
         import->set_domain("");
         import->set_version(opset);
-        *model.graph.header.add_input() = float_value("input", input_shape);
+        *model.graph.header.add_input() = pare_test::value_info("input", DType::kF32, input_shape);
     }
     std::string weight(const Shape& shape, float lo = -0.5f, float hi = 0.5f) {
         const std::string name = "w" + std::to_string(counter++);

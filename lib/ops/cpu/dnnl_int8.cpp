@@ -1,5 +1,7 @@
 #include "ops/cpu/dnnl_int8.h"
 
+#include "ops/quantize_math.h"
+
 namespace pare {
 
 namespace {
@@ -52,7 +54,7 @@ Result<DnnlInt8Params> read_int8_params(const Node& node, const std::vector<Inpu
         }
     }
     for (int64_t c = 0; c < w_scale.numel(); ++c) {
-        p.scales.push_back(x_scale * w_scale.data<float>()[c] / p.y_scale);  // the reference's multiplier, same order
+        p.scales.push_back(requantize_multiplier(x_scale, w_scale.data<float>()[c], p.y_scale));
     }
     p.weights = Tensor(DType::kI8, shape);
     int8_t* dst = p.weights.data<int8_t>();

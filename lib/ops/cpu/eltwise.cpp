@@ -20,8 +20,7 @@ struct EltwiseOp {
     float beta;
 };
 
-// Relu, LeakyRelu... as oneDNN algorithm and parameters; Clip's bounds are read in prepare. Log stays on the
-// reference kernel: oneDNN's approximation gives -1.4e-6 for log(1), outside ONNX's tolerance.
+// Relu, LeakyRelu... as oneDNN algorithm and parameters; Clip's bounds are read in prepare.
 std::optional<EltwiseOp> eltwise_of(const Node& node) {
     const std::string& op = node.op_type();
     if (op == "Relu") return EltwiseOp{alg::eltwise_relu, 0.0f, 0.0f};

@@ -1,12 +1,10 @@
 // Fast per-tensor QuantizeLinear (float32 -> int8/uint8) and DequantizeLinear (int8/uint8 -> float32) with constant
-// parameters: plain loops that compute exactly what the reference kernels compute (x / scale in float, rounded half
-// to even, plus the zero point, saturated; (q - zero_point) * scale in float), without their per-element dispatch.
-// Other configurations (per axis, blocked, other types) run on the reference kernels.
-#include <algorithm>
-#include <cmath>
-
+// parameters: typed loops over the shared quantize_math.h element functions, so they compute exactly what the
+// reference kernels compute, without their per-element dtype dispatch and layout lookups. Other configurations
+// (per axis, blocked, other types) run on the reference kernels.
 #include "ops/cpu/dnnl_kernel.h"
 #include "ops/kernel_util.h"
+#include "ops/quantize_math.h"
 #include "ops/register_kernels.h"
 #include "ops/registry.h"
 
@@ -15,19 +13,15 @@ namespace pare {
 namespace {
 
 template <class Q>
-void quantize(const float* src, Q* dst, int64_t n, float scale, float zero, float lo, float hi) {
+void quantize(const float* src, Q* dst, int64_t n, float scale, int64_t zero, QuantRange range) {
 #pragma omp parallel for if (n > 262144)
-    for (int64_t i = 0; i < n; ++i) {
-        float q = std::nearbyint(src[i] / scale);  // default rounding mode: ties to even
-        q = std::isnan(q) ? zero : q + zero;
-        dst[i] = static_cast<Q>(std::min(std::max(q, lo), hi));
-    }
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<Q>(quantize_value(src[i], scale, zero, range));
 }
 
 template <class Q>
-void dequantize(const Q* src, float* dst, int64_t n, float scale, int32_t zero) {
+void dequantize(const Q* src, float* dst, int64_t n, float scale, int64_t zero) {
 #pragma omp parallel for if (n > 262144)
-    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(static_cast<int32_t>(src[i]) - zero) * scale;
+    for (int64_t i = 0; i < n; ++i) dst[i] = dequantize_value(src[i], scale, zero);
 }
 
 class QuantizeKernel : public DnnlKernel {
@@ -52,7 +46,7 @@ protected:
         if (quantized_type_ != DType::kU8 && quantized_type_ != DType::kI8) return unsupported("types other than 8-bit");
         if (inputs[0].dtype != (quantize_ ? DType::kF32 : quantized_type_)) return unsupported("the input type");
         scale_ = inputs[1].value->data<float>()[0];
-        zero_ = has_zero ? static_cast<int32_t>(inputs[2].value->element_as_double(0)) : 0;
+        zero_ = has_zero ? static_cast<int64_t>(inputs[2].value->element_as_double(0)) : 0;
         outputs = {OutputInfo{quantize_ ? quantized_type_ : DType::kF32, inputs[0].shape}};
         return Status();
     }
@@ -63,9 +57,9 @@ protected:
         const int64_t n = src.numel();
         const bool u8 = quantized_type_ == DType::kU8;
         if (quantize_) {
-            const float lo = u8 ? 0.0f : -128.0f, hi = u8 ? 255.0f : 127.0f, zero = static_cast<float>(zero_);
-            if (u8) quantize(src.data<float>(), dst.data<uint8_t>(), n, scale_, zero, lo, hi);
-            else quantize(src.data<float>(), dst.data<int8_t>(), n, scale_, zero, lo, hi);
+            const QuantRange range = quant_range(quantized_type_);
+            if (u8) quantize(src.data<float>(), dst.data<uint8_t>(), n, scale_, zero_, range);
+            else quantize(src.data<float>(), dst.data<int8_t>(), n, scale_, zero_, range);
         } else if (u8) {
             dequantize(src.data<uint8_t>(), dst.data<float>(), n, scale_, zero_);
         } else {
@@ -78,7 +72,7 @@ private:
     bool quantize_;
     DType quantized_type_ = DType::kU8;
     float scale_ = 1.0f;
-    int32_t zero_ = 0;
+    int64_t zero_ = 0;
 };
 
 }  // namespace
