@@ -21,7 +21,8 @@ using namespace pare;
 
 int main(int argc, char** argv) {
     if (argc < 4) {
-        std::fprintf(stderr, "usage: %s MODEL BATCH THREADS [SECONDS] [--reference] [--no-optimize] [--kernels]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s MODEL BATCH THREADS [SECONDS] [--reference] [--no-optimize] [--kernels]\n",
+                     argv[0]);
         return 2;
     }
     const std::string path = argv[1];
@@ -31,11 +32,16 @@ int main(int argc, char** argv) {
     double seconds = 2.0;
     bool list_kernels = false, check = false;
     for (int i = 4; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--reference")) options.reference_only = true;
-        else if (!std::strcmp(argv[i], "--no-optimize")) options.optimize = false;
-        else if (!std::strcmp(argv[i], "--kernels")) list_kernels = true;
-        else if (!std::strcmp(argv[i], "--check")) check = true;
-        else seconds = std::atof(argv[i]);
+        if (!std::strcmp(argv[i], "--reference"))
+            options.reference_only = true;
+        else if (!std::strcmp(argv[i], "--no-optimize"))
+            options.optimize = false;
+        else if (!std::strcmp(argv[i], "--kernels"))
+            list_kernels = true;
+        else if (!std::strcmp(argv[i], "--check"))
+            check = true;
+        else
+            seconds = std::atof(argv[i]);
     }
     auto loaded = load_model(path);
     if (!loaded.ok()) {
@@ -65,7 +71,8 @@ int main(int argc, char** argv) {
         return 4;
     }
     if (list_kernels) {
-        for (const auto& [node, kernel] : (*session)->kernel_choices()) std::fprintf(stderr, "%-50s %s\n", node.c_str(), kernel.c_str());
+        for (const auto& [node, kernel] : (*session)->kernel_choices())
+            std::fprintf(stderr, "%-50s %s\n", node.c_str(), kernel.c_str());
     }
     double max_diff = 0.0;
     if (check) {
@@ -114,10 +121,11 @@ int main(int argc, char** argv) {
     const double median = times[times.size() / 2], best = times.front();
     std::string name = path.substr(path.find_last_of('/') + 1);
     name = name.substr(0, name.rfind(".onnx"));
-    std::printf("{\"engine\":\"pare%s\",\"model\":\"%s\",\"batch\":%lld,\"threads\":%d,\"median_ms\":%.4f,"
-                "\"min_ms\":%.4f,\"samples_per_s\":%.1f,\"best_samples_per_s\":%.1f,\"runs\":%zu%s}\n",
-                options.reference_only ? "-reference" : "", name.c_str(), static_cast<long long>(batch), options.threads,
-                median, best, batch * 1000.0 / median, batch * 1000.0 / best, times.size(),
-                check ? (",\"max_abs_diff\":" + std::to_string(max_diff)).c_str() : "");
+    std::printf(
+        "{\"engine\":\"pare%s\",\"model\":\"%s\",\"batch\":%lld,\"threads\":%d,\"median_ms\":%.4f,"
+        "\"min_ms\":%.4f,\"samples_per_s\":%.1f,\"best_samples_per_s\":%.1f,\"runs\":%zu%s}\n",
+        options.reference_only ? "-reference" : "", name.c_str(), static_cast<long long>(batch), options.threads,
+        median, best, batch * 1000.0 / median, batch * 1000.0 / best, times.size(),
+        check ? (",\"max_abs_diff\":" + std::to_string(max_diff)).c_str() : "");
     return 0;
 }

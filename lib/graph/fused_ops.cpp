@@ -13,9 +13,9 @@ struct ActivationName {
 };
 
 constexpr ActivationName kActivationNames[] = {
-    {ActivationKind::kRelu, "Relu"},       {ActivationKind::kLeakyRelu, "LeakyRelu"},
-    {ActivationKind::kClip, "Clip"},       {ActivationKind::kSigmoid, "Sigmoid"},
-    {ActivationKind::kTanh, "Tanh"},       {ActivationKind::kHardSigmoid, "HardSigmoid"},
+    {ActivationKind::kRelu, "Relu"},           {ActivationKind::kLeakyRelu, "LeakyRelu"},
+    {ActivationKind::kClip, "Clip"},           {ActivationKind::kSigmoid, "Sigmoid"},
+    {ActivationKind::kTanh, "Tanh"},           {ActivationKind::kHardSigmoid, "HardSigmoid"},
     {ActivationKind::kHardSwish, "HardSwish"}, {ActivationKind::kGelu, "Gelu"},
 };
 
@@ -49,7 +49,8 @@ std::optional<Activation> activation_of_node(const Node& node, const Graph& grap
     } else if (op == "HardSwish") {
         act.kind = ActivationKind::kHardSwish;
     } else if (op == "Gelu") {
-        act.kind = node.attr_string("approximate", "none") == "tanh" ? ActivationKind::kGeluTanh : ActivationKind::kGelu;
+        act.kind =
+            node.attr_string("approximate", "none") == "tanh" ? ActivationKind::kGeluTanh : ActivationKind::kGelu;
     } else if (op == "Clip") {
         act.kind = ActivationKind::kClip;
         const float lowest = std::numeric_limits<float>::lowest(), highest = std::numeric_limits<float>::max();
@@ -70,8 +71,7 @@ std::optional<Activation> activation_of_node(const Node& node, const Graph& grap
 
 void set_activation(Node& node, const Activation& activation) {
     if (activation.kind == ActivationKind::kNone) return;
-    const ActivationKind kind =
-        activation.kind == ActivationKind::kGeluTanh ? ActivationKind::kGelu : activation.kind;
+    const ActivationKind kind = activation.kind == ActivationKind::kGeluTanh ? ActivationKind::kGelu : activation.kind;
     for (const auto& entry : kActivationNames) {
         if (entry.kind == kind) node.set_attr_string("activation", entry.name);
     }
@@ -98,7 +98,7 @@ Result<Activation> activation_of_private(const Node& node) {
 bool is_pare_node(const Node& node) { return node.domain() == kPareDomain; }
 
 const std::vector<std::string>& private_op_types() {
-    static const std::vector<std::string> ops = {"Conv",    "Gemm",        "MatMul",            "QLinearConv",
+    static const std::vector<std::string> ops = {"Conv",          "Gemm",    "MatMul",      "QLinearConv",
                                                  "QLinearMatMul", "MaxPool", "AveragePool", "GlobalAveragePool",
                                                  "GlobalMaxPool"};
     return ops;

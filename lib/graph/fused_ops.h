@@ -25,7 +25,18 @@ namespace pare {
 /// Domain of pare's private ops.
 inline const char* const kPareDomain = "com.pare";
 
-enum class ActivationKind { kNone, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kHardSigmoid, kHardSwish, kGelu, kGeluTanh };
+enum class ActivationKind {
+    kNone,
+    kRelu,
+    kLeakyRelu,
+    kClip,
+    kSigmoid,
+    kTanh,
+    kHardSigmoid,
+    kHardSwish,
+    kGelu,
+    kGeluTanh
+};
 
 /// An element-wise activation fused into a producing op.
 struct Activation {

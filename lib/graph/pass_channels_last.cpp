@@ -26,9 +26,10 @@ bool is_onnx_op(const Node& node, std::initializer_list<const char*> ops) {
 
 // Ops whose output element i depends only on input element i (scalar or broadcast extra inputs aside).
 bool is_elementwise(const Node& node) {
-    return is_onnx_op(node, {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish", "Elu",
-                             "Selu", "Gelu", "Erf", "Exp", "Abs", "Neg", "Sqrt", "Softplus", "Identity",
-                             "Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "PRelu"});
+    return is_onnx_op(node,
+                      {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish", "Elu",      "Selu",
+                       "Gelu", "Erf",       "Exp",     "Abs",  "Neg",  "Sqrt",        "Softplus",  "Identity", "Add",
+                       "Sub",  "Mul",       "Div",     "Max",  "Min",  "Sum",         "PRelu"});
 }
 
 bool is_quantize(const Node& node) { return is_onnx_op(node, {"QuantizeLinear", "DequantizeLinear"}); }
@@ -212,9 +213,9 @@ private:
 
     Graph& graph_;
     const std::set<std::string>& keep_;
-    std::map<std::string, std::string> nhwc_;   // NCHW name -> name of the same value stored NHWC
-    std::set<std::string> nchw_available_;      // values with an NHWC form whose NCHW form is also computed
-    std::set<std::string> rank4_;               // values known to be 4-D
+    std::map<std::string, std::string> nhwc_;  // NCHW name -> name of the same value stored NHWC
+    std::set<std::string> nchw_available_;     // values with an NHWC form whose NCHW form is also computed
+    std::set<std::string> rank4_;              // values known to be 4-D
     int converted_ = 0;
 };
 

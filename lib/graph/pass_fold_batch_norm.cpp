@@ -81,8 +81,10 @@ bool fold_into_conv(Graph& graph, Node& conv, const ChannelAffine& affine) {
     const std::string w_name = add_initializer(graph, conv.input(1) + "_bn", new_w);
     const std::string b_name = add_initializer(graph, conv.name() + "_bn_bias", folded_bias(*bias, affine));
     conv.proto.set_input(1, w_name);
-    if (conv.num_inputs() < 3) conv.proto.add_input(b_name);
-    else conv.proto.set_input(2, b_name);
+    if (conv.num_inputs() < 3)
+        conv.proto.add_input(b_name);
+    else
+        conv.proto.set_input(2, b_name);
     return true;
 }
 
@@ -104,12 +106,15 @@ bool fold_into_gemm(Graph& graph, Node& gemm, const ChannelAffine& affine) {
     ChannelAffine weight_scale = affine;
     for (double& s : weight_scale.scale) s *= alpha;
     const int64_t row_length = b->dim(1);
-    Tensor new_b = scale_weights(*b, weight_scale, [&](int64_t i) { return trans_b ? i / row_length : i % row_length; });
+    Tensor new_b =
+        scale_weights(*b, weight_scale, [&](int64_t i) { return trans_b ? i / row_length : i % row_length; });
     const std::string b_name = add_initializer(graph, gemm.input(1) + "_bn", new_b);
     const std::string c_name = add_initializer(graph, gemm.name() + "_bn_bias", folded_bias(*bias, affine));
     gemm.proto.set_input(1, b_name);
-    if (gemm.num_inputs() < 3) gemm.proto.add_input(c_name);
-    else gemm.proto.set_input(2, c_name);
+    if (gemm.num_inputs() < 3)
+        gemm.proto.add_input(c_name);
+    else
+        gemm.proto.set_input(2, c_name);
     gemm.set_attr_float("alpha", 1.0f);
     gemm.set_attr_float("beta", 1.0f);
     return true;
@@ -121,7 +126,8 @@ int fold_batch_norm(Graph& graph, const std::set<std::string>& keep) {
     int folded = 0;
     for (size_t i = 0; i < graph.nodes.size();) {
         const Node& bn = graph.nodes[i];
-        const int producer = bn.op_type() == "BatchNormalization" && bn.is_onnx_domain() ? graph.producer(bn.input(0)) : -1;
+        const int producer =
+            bn.op_type() == "BatchNormalization" && bn.is_onnx_domain() ? graph.producer(bn.input(0)) : -1;
         const auto affine = producer >= 0 ? batch_norm_affine(graph, bn) : std::nullopt;
         if (!affine || sole_consumer(graph, bn.input(0), keep) != static_cast<int>(i)) {
             ++i;

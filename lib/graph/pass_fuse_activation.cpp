@@ -44,10 +44,13 @@ bool absorb_add(Graph& graph, Node& node, int self, const std::string& other) {
             const auto bias = node.has_input(2) ? graph.constant(node.input(2)) : std::optional<Tensor>(Tensor());
             if (bias && (!bias->defined() || bias->dtype() == DType::kF32)) {
                 Tensor sum = constant->reshaped({w->dim(0)}).clone();
-                for (int64_t c = 0; bias->defined() && c < w->dim(0); ++c) sum.data<float>()[c] += bias->data<float>()[c];
+                for (int64_t c = 0; bias->defined() && c < w->dim(0); ++c)
+                    sum.data<float>()[c] += bias->data<float>()[c];
                 const std::string name = add_initializer(graph, node.name() + "_bias", sum);
-                if (node.num_inputs() < 3) node.proto.add_input(name);
-                else node.proto.set_input(2, name);
+                if (node.num_inputs() < 3)
+                    node.proto.add_input(name);
+                else
+                    node.proto.set_input(2, name);
                 return true;
             }
         }

@@ -44,8 +44,8 @@ std::string scaled_source(const Graph& graph, const std::string& value) {
 }
 
 // Matches the pattern around one Erf node; fills the nodes to delete and the final output.
-bool match_gelu(const Graph& graph, int erf_index, const std::set<std::string>& keep, std::string& x,
-                std::string& out, std::vector<int>& matched) {
+bool match_gelu(const Graph& graph, int erf_index, const std::set<std::string>& keep, std::string& x, std::string& out,
+                std::vector<int>& matched) {
     const Node& erf = graph.nodes[erf_index];
     const std::string scaled = erf.input(0);
     x = scaled_source(graph, scaled);

@@ -101,8 +101,8 @@ bool read_bias(const Graph& graph, const std::string& value, Match& m) {
     if (dq < 0) return false;
     const auto q = graph.constant(graph.nodes[dq].input(0));
     const auto params = quant_params(graph, graph.nodes[dq]);
-    if (!q || q->dtype() != DType::kI32 || !params || (params->zero.defined() && params->zero.numel() > 0 &&
-                                                       std::fabs(params->zero.element_as_double(0)) > 0)) {
+    if (!q || q->dtype() != DType::kI32 || !params ||
+        (params->zero.defined() && params->zero.numel() > 0 && std::fabs(params->zero.element_as_double(0)) > 0)) {
         return false;
     }
     const int64_t n = q->numel();
@@ -113,8 +113,10 @@ bool read_bias(const Graph& graph, const std::string& value, Match& m) {
         as_float.data<float>()[c] = static_cast<float>(q->data<int32_t>()[c] * s);
         same_scale = std::fabs(s - bias_scale(m, c)) <= 1e-6 * s;
     }
-    if (same_scale) m.int_bias = q->reshaped({n});
-    else m.float_bias = as_float;
+    if (same_scale)
+        m.int_bias = q->reshaped({n});
+    else
+        m.float_bias = as_float;
     return true;
 }
 
@@ -155,7 +157,8 @@ std::optional<Match> match(const Graph& graph, int index, const std::set<std::st
             next = sole_consumer(graph, out, keep);
         }
     }
-    if (next < 0 || !is_op(graph.nodes[next], "QuantizeLinear") || graph.nodes[next].input(0) != out) return std::nullopt;
+    if (next < 0 || !is_op(graph.nodes[next], "QuantizeLinear") || graph.nodes[next].input(0) != out)
+        return std::nullopt;
     const auto y = quant_params(graph, graph.nodes[next]);
     if (!y || !per_tensor_8bit(*y, false) || graph.nodes[next].has_attribute("output_dtype")) return std::nullopt;
     m.q = next;
@@ -183,9 +186,11 @@ std::optional<Node> rewrite_conv(Graph& graph, const Match& m) {
     }
     const Node& x_dq = graph.nodes[m.x_dq];
     const Node& w_dq = graph.nodes[m.w_dq];
-    std::vector<std::string> inputs = {x_dq.input(0), m.x.scale_name, m.x.zero_name, w_dq.input(0), m.w.scale_name,
-                                       zero_point_input(graph, m.w, m.w_q.dtype(), w_dq.input(0)), m.y.scale_name,
-                                       zero_point_input(graph, m.y, DType::kU8, graph.nodes[m.q].output(0))};
+    std::vector<std::string> inputs = {
+        x_dq.input(0),  m.x.scale_name,
+        m.x.zero_name,  w_dq.input(0),
+        m.w.scale_name, zero_point_input(graph, m.w, m.w_q.dtype(), w_dq.input(0)),
+        m.y.scale_name, zero_point_input(graph, m.y, DType::kU8, graph.nodes[m.q].output(0))};
     if (bias) inputs.push_back(add_initializer(graph, conv.name() + "_bias_int32", *bias));
     Node q_conv = make_node("QLinearConv", inputs, {graph.nodes[m.q].output(0)}, conv.name());
     for (const auto& attr : conv.proto.attribute()) {
@@ -210,7 +215,8 @@ std::optional<Node> rewrite_product(Graph& graph, const Match& m) {
     const bool trans_b = gemm && node.attr_int("transB", 0) != 0;
     const int64_t cols = m.w_q.dim(trans_b ? 0 : 1);
     const int64_t column_axis = trans_b ? 0 : 1;
-    if (m.w.scale.numel() != 1 && !(m.w.scale.numel() == cols && (m.w.axis == column_axis || m.w.axis == column_axis - 2))) {
+    if (m.w.scale.numel() != 1 &&
+        !(m.w.scale.numel() == cols && (m.w.axis == column_axis || m.w.axis == column_axis - 2))) {
         return std::nullopt;
     }
     std::optional<Tensor> bias;
@@ -229,8 +235,12 @@ std::optional<Node> rewrite_product(Graph& graph, const Match& m) {
         }
         b_name = add_initializer(graph, b_name + "_kn", transposed);
     }
-    std::vector<std::string> inputs = {graph.nodes[m.x_dq].input(0), m.x.scale_name, m.x.zero_name, b_name,
-                                       m.w.scale_name, zero_point_input(graph, m.w, m.w_q.dtype(), b_name),
+    std::vector<std::string> inputs = {graph.nodes[m.x_dq].input(0),
+                                       m.x.scale_name,
+                                       m.x.zero_name,
+                                       b_name,
+                                       m.w.scale_name,
+                                       zero_point_input(graph, m.w, m.w_q.dtype(), b_name),
                                        m.y.scale_name,
                                        zero_point_input(graph, m.y, DType::kU8, graph.nodes[m.q].output(0))};
     if (bias) inputs.push_back(add_initializer(graph, node.name() + "_bias_int32", *bias));
@@ -248,8 +258,9 @@ int fuse_qdq(Graph& graph, const std::set<std::string>& keep) {
         const Node& node = graph.nodes[i];
         const bool candidate = is_op(node, "Conv") || is_op(node, "Gemm") || is_op(node, "MatMul");
         const auto m = candidate ? match(graph, static_cast<int>(i), keep) : std::nullopt;
-        const auto rewritten = !m ? std::nullopt
-                               : node.op_type() == "Conv" ? rewrite_conv(graph, *m) : rewrite_product(graph, *m);
+        const auto rewritten = !m                         ? std::nullopt
+                               : node.op_type() == "Conv" ? rewrite_conv(graph, *m)
+                                                          : rewrite_product(graph, *m);
         if (!rewritten) {
             ++i;
             continue;

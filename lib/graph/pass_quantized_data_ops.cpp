@@ -15,8 +15,8 @@ bool is_op(const Node& node, const char* op) { return node.is_onnx_domain() && n
 
 bool is_data_op(const Node& node) {
     if (!node.is_onnx_domain() || node.num_outputs() != 1) return false;
-    for (const char* op : {"MaxPool", "GlobalMaxPool", "Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze",
-                           "Concat"}) {
+    for (const char* op :
+         {"MaxPool", "GlobalMaxPool", "Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Concat"}) {
         if (node.op_type() == op) return true;
     }
     return false;

@@ -30,7 +30,8 @@ public:
         kernel->integer_node_ = std::make_unique<Node>(std::move(proto));
         const KernelEntry* entry = KernelRegistry::instance().reference("", "MatMulInteger");
         if (!entry) return unsupported("no reference kernel for MatMulInteger");
-        const KernelContext integer_context{*kernel->integer_node_, context.opset, context.graph, {}, {}, context.threads};
+        const KernelContext integer_context{*kernel->integer_node_, context.opset, context.graph, {}, {},
+                                            context.threads};
         PARE_ASSIGN_OR_RETURN(kernel->integer_, entry->create(integer_context));
         return KernelPtr(kernel.release());
     }
@@ -39,7 +40,8 @@ public:
         const Node& n = *node_;
         PARE_RETURN_IF_ERROR(check_input_count(n, inputs, 8, 9));
         for (int i : {1, 4, 6, 7}) {
-            if (!inputs[i].value) return unsupported(n.describe() + ": scales and the output zero point must be constant");
+            if (!inputs[i].value)
+                return unsupported(n.describe() + ": scales and the output zero point must be constant");
         }
         for (int i : {1, 4, 6}) PARE_RETURN_IF_ERROR(check_input_dtype(n, inputs, i, {DType::kF32}));
         PARE_RETURN_IF_ERROR(check_input_dtype(n, inputs, 7, {DType::kU8, DType::kI8}));
@@ -57,7 +59,8 @@ public:
         }
         multipliers_.clear();
         for (int64_t c = 0; c < columns_; ++c) {
-            multipliers_.push_back(requantize_multiplier(a_scale, b_scale.data<float>()[b_scale.numel() == 1 ? 0 : c], y_scale));
+            multipliers_.push_back(
+                requantize_multiplier(a_scale, b_scale.data<float>()[b_scale.numel() == 1 ? 0 : c], y_scale));
         }
         has_bias_ = inputs.size() > 8 && inputs[8].present;
         if (has_bias_ && (inputs[8].dtype != DType::kI32 || shape_numel(inputs[8].shape) != columns_)) {

@@ -159,7 +159,8 @@ private:
         const int64_t n = dst.numel();
         if (dst.dtype() == DType::kU8) {
             uint8_t* d = dst.data<uint8_t>();
-            for (int64_t i = 0; i < n; ++i) d[i] = static_cast<uint8_t>(std::clamp<int64_t>(d[i], clamp_.lo, clamp_.hi));
+            for (int64_t i = 0; i < n; ++i)
+                d[i] = static_cast<uint8_t>(std::clamp<int64_t>(d[i], clamp_.lo, clamp_.hi));
         } else {
             int8_t* d = dst.data<int8_t>();
             for (int64_t i = 0; i < n; ++i) d[i] = static_cast<int8_t>(std::clamp<int64_t>(d[i], clamp_.lo, clamp_.hi));
@@ -183,8 +184,8 @@ private:
 void register_private_reference_kernels(KernelRegistry& registry) {
     for (const std::string& op : private_op_types()) {
         if (op == "QLinearMatMul") continue;  // its own kernel (private_qlinear_matmul.cpp)
-        registry.add(KernelEntry{kPareDomain, op, "reference", Backend::kCpu, kReferenceRank,
-                                 PrivateReferenceKernel::create});
+        registry.add(
+            KernelEntry{kPareDomain, op, "reference", Backend::kCpu, kReferenceRank, PrivateReferenceKernel::create});
     }
 }
 

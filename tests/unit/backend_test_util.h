@@ -20,11 +20,15 @@ namespace pare_test {
 class Random {
 public:
     explicit Random(uint32_t seed) : gen_(seed) {}
-    int64_t integer(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(gen_() % static_cast<uint64_t>(hi - lo + 1)); }
+    int64_t integer(int64_t lo, int64_t hi) {
+        return lo + static_cast<int64_t>(gen_() % static_cast<uint64_t>(hi - lo + 1));
+    }
     bool coin() { return gen_() & 1u; }
     float uniform(float lo, float hi) { return lo + (hi - lo) * static_cast<float>(gen_() >> 8) / 16777216.0f; }
     template <class T>
-    const T& pick(const std::vector<T>& values) { return values[integer(0, static_cast<int64_t>(values.size()) - 1)]; }
+    const T& pick(const std::vector<T>& values) {
+        return values[integer(0, static_cast<int64_t>(values.size()) - 1)];
+    }
 
     pare::Tensor floats(const pare::Shape& shape, float lo = -2.0f, float hi = 2.0f) {
         pare::Tensor t(pare::DType::kF32, shape);
@@ -66,7 +70,8 @@ inline std::string compare(const pare::Tensor& actual, const pare::Tensor& expec
     int64_t worst_index = -1;
     for (int64_t i = 0; i < actual.numel(); ++i) {
         const double a = actual.element_as_double(i), e = expected.element_as_double(i);
-        const double excess = std::isnan(e) ? (std::isnan(a) ? 0.0 : 1.0) : std::fabs(a - e) - (atol + rtol * std::fabs(e));
+        const double excess =
+            std::isnan(e) ? (std::isnan(a) ? 0.0 : 1.0) : std::fabs(a - e) - (atol + rtol * std::fabs(e));
         if (excess > worst || std::isnan(excess)) {
             worst = std::isnan(excess) ? 1e300 : excess;
             worst_index = i;

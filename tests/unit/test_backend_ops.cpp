@@ -54,11 +54,16 @@ Activation random_activation(Random& r, bool quantized) {
     if (quantized) {
         return r.coin() ? Activation{ActivationKind::kRelu, 0, 0} : Activation{ActivationKind::kClip, 0.0f, 3.0f};
     }
-    const std::vector<Activation> all = {{ActivationKind::kNone, 0, 0},        {ActivationKind::kRelu, 0, 0},
-                                         {ActivationKind::kLeakyRelu, 0.1f, 0}, {ActivationKind::kClip, -0.5f, 1.5f},
-                                         {ActivationKind::kSigmoid, 0, 0},     {ActivationKind::kTanh, 0, 0},
-                                         {ActivationKind::kHardSigmoid, 0.2f, 0.5f}, {ActivationKind::kHardSwish, 0, 0},
-                                         {ActivationKind::kGelu, 0, 0},        {ActivationKind::kGeluTanh, 0, 0}};
+    const std::vector<Activation> all = {{ActivationKind::kNone, 0, 0},
+                                         {ActivationKind::kRelu, 0, 0},
+                                         {ActivationKind::kLeakyRelu, 0.1f, 0},
+                                         {ActivationKind::kClip, -0.5f, 1.5f},
+                                         {ActivationKind::kSigmoid, 0, 0},
+                                         {ActivationKind::kTanh, 0, 0},
+                                         {ActivationKind::kHardSigmoid, 0.2f, 0.5f},
+                                         {ActivationKind::kHardSwish, 0, 0},
+                                         {ActivationKind::kGelu, 0, 0},
+                                         {ActivationKind::kGeluTanh, 0, 0}};
     return r.pick(all);
 }
 
@@ -83,8 +88,8 @@ std::string random_window(Random& r, Node& node, const Shape& in, const Shape& k
         pads.insert(pads.end(), end.begin(), end.end());
         node.set_attr_ints("pads", pads);
     }
-    return "strides " + ints(strides) + " dilations " + ints(dil) + (mode == 0 ? " " + node.attr_string("auto_pad", "")
-                                                                              : " pads " + ints(node.attr_ints("pads")));
+    return "strides " + ints(strides) + " dilations " + ints(dil) +
+           (mode == 0 ? " " + node.attr_string("auto_pad", "") : " pads " + ints(node.attr_ints("pads")));
 }
 
 Shape spatial_input(Random& r, const Shape& kernel, int64_t extra) {
@@ -128,8 +133,8 @@ void conv_cases(Random& r, std::vector<OpCase>& cases) {
                 // Z: the output's shape, found by running the reference once.
                 c.node.proto.add_input("in3");
                 const KernelEntry* reference = KernelRegistry::instance().reference(kPareDomain, "Conv");
-                auto probe = pare_test::run_kernel(*reference, c.node, c.opset, {c.inputs[0], c.inputs[1], c.inputs[2],
-                                                                                 Tensor()}, c.constant);
+                auto probe = pare_test::run_kernel(*reference, c.node, c.opset,
+                                                   {c.inputs[0], c.inputs[1], c.inputs[2], Tensor()}, c.constant);
                 if (!probe.status.ok()) continue;
                 c.inputs.push_back(r.floats(probe.outputs[0].shape()));
                 c.constant.push_back(false);
@@ -225,7 +230,10 @@ void matmul_cases(Random& r, std::vector<OpCase>& cases) {
 void pool_cases(Random& r, std::vector<OpCase>& cases) {
     for (int i = 0; i < 40; ++i) {
         const int64_t kind = i % 4;  // MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool
-        const char* op = kind == 0 ? "MaxPool" : kind == 1 ? "AveragePool" : kind == 2 ? "GlobalMaxPool" : "GlobalAveragePool";
+        const char* op = kind == 0   ? "MaxPool"
+                         : kind == 1 ? "AveragePool"
+                         : kind == 2 ? "GlobalMaxPool"
+                                     : "GlobalAveragePool";
         const bool is_private = i >= 24;
         OpCase c{op, pare_test::op_node(op, 1, 1, is_private ? kPareDomain : "")};
         c.rtol = c.atol = kind == 0 || kind == 2 ? 0.0 : 1e-5;
@@ -251,8 +259,9 @@ void pool_cases(Random& r, std::vector<OpCase>& cases) {
             }
         }
         const DType dtype = kind == 0 && r.coin() ? r.pick(std::vector<DType>{DType::kU8, DType::kI8}) : DType::kF32;
-        c.inputs = {dtype == DType::kF32 ? r.floats(x) : r.integers(dtype, x, dtype == DType::kU8 ? 0 : -128,
-                                                                    dtype == DType::kU8 ? 255 : 127)};
+        c.inputs = {dtype == DType::kF32
+                        ? r.floats(x)
+                        : r.integers(dtype, x, dtype == DType::kU8 ? 0 : -128, dtype == DType::kU8 ? 255 : 127)};
         c.what += " " + dtype_name(dtype);
         if (is_private) {
             c.node.set_attr_int("channels_last", 1);
@@ -278,7 +287,8 @@ void normalization_cases(Random& r, std::vector<OpCase>& cases) {
         c.constant = {false};
         c.rtol = 2e-5;
         c.atol = 2e-6;
-        c.what = c.node.op_type() + " opset " + std::to_string(c.opset) + " input " + ints(x) + " axis " + std::to_string(axis);
+        c.what = c.node.op_type() + " opset " + std::to_string(c.opset) + " input " + ints(x) + " axis " +
+                 std::to_string(axis);
         cases.push_back(std::move(c));
     }
     for (int i = 0; i < 12; ++i) {
@@ -309,8 +319,8 @@ void normalization_cases(Random& r, std::vector<OpCase>& cases) {
 }
 
 void elementwise_cases(Random& r, std::vector<OpCase>& cases) {
-    const std::vector<std::string> unary = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Exp",  "Sqrt",
-                                            "Abs",  "Neg",       "Elu",     "HardSwish", "Softplus", "Gelu", "Clip"};
+    const std::vector<std::string> unary = {"Relu", "LeakyRelu", "Sigmoid",   "Tanh",     "Exp",  "Sqrt", "Abs",
+                                            "Neg",  "Elu",       "HardSwish", "Softplus", "Gelu", "Clip"};
     for (const auto& op : unary) {
         const Shape x = {r.integer(1, 4), r.integer(1, 50)};
         const bool positive = op == "Sqrt";
@@ -328,8 +338,9 @@ void elementwise_cases(Random& r, std::vector<OpCase>& cases) {
         cases.push_back(std::move(c));
     }
     const std::vector<std::string> binary = {"Add", "Sub", "Mul", "Div", "Max", "Min"};
-    const std::vector<std::pair<Shape, Shape>> shapes = {{{2, 3, 4}, {2, 3, 4}}, {{2, 3, 4}, {4}},     {{2, 3, 4}, {3, 1}},
-                                                         {{4}, {2, 3, 4}},       {{2, 1, 4}, {1, 3, 1}}, {{5}, {}}};
+    const std::vector<std::pair<Shape, Shape>> shapes = {{{2, 3, 4}, {2, 3, 4}}, {{2, 3, 4}, {4}},
+                                                         {{2, 3, 4}, {3, 1}},    {{4}, {2, 3, 4}},
+                                                         {{2, 1, 4}, {1, 3, 1}}, {{5}, {}}};
     for (const auto& op : binary) {
         for (const auto& [a, b] : shapes) {
             OpCase c{op, pare_test::op_node(op, 2)};
@@ -398,8 +409,8 @@ void quantized_cases(Random& r, std::vector<OpCase>& cases) {
                  " " + random_window(r, c.node, spatial, kernel, false);
         const DType x_type = r.coin() ? DType::kU8 : DType::kI8;
         const bool u8_weights = i % 6 == 5;
-        Tensor x = r.integers(x_type, {r.integer(1, 2), channels, spatial[0], spatial[1]}, x_type == DType::kU8 ? 0 : -128,
-                              x_type == DType::kU8 ? 255 : 127);
+        Tensor x = r.integers(x_type, {r.integer(1, 2), channels, spatial[0], spatial[1]},
+                              x_type == DType::kU8 ? 0 : -128, x_type == DType::kU8 ? 255 : 127);
         Tensor w = u8_weights ? r.integers(DType::kU8, {filters, channels / group, kernel[0], kernel[1]}, 0, 255)
                               : r.integers(DType::kI8, {filters, channels / group, kernel[0], kernel[1]}, -127, 127);
         quantized_params(r, c, x, w, filters, r.coin());
@@ -421,7 +432,8 @@ void quantized_cases(Random& r, std::vector<OpCase>& cases) {
         const bool is_private = i % 2 == 1;
         const int64_t k = r.integer(1, 40), n = r.integer(1, 20);
         const Shape a = r.coin() ? Shape{r.integer(1, 9), k} : Shape{2, r.integer(1, 5), k};
-        OpCase c{"QLinearMatMul", pare_test::op_node("QLinearMatMul", is_private ? 9 : 8, 1, is_private ? kPareDomain : "")};
+        OpCase c{"QLinearMatMul",
+                 pare_test::op_node("QLinearMatMul", is_private ? 9 : 8, 1, is_private ? kPareDomain : "")};
         c.opset = 13;
         const DType x_type = r.coin() ? DType::kU8 : DType::kI8;
         Tensor x = r.integers(x_type, a, x_type == DType::kU8 ? 0 : -128, x_type == DType::kU8 ? 255 : 127);
@@ -442,8 +454,8 @@ void quantized_cases(Random& r, std::vector<OpCase>& cases) {
         OpCase c{op, pare_test::op_node(op, 3)};
         c.opset = 13;
         const Shape x = {r.integer(1, 3), r.integer(1, 100)};
-        c.inputs = {quantize ? r.floats(x, -10, 10) : r.integers(q_type, x, q_type == DType::kU8 ? 0 : -128,
-                                                                 q_type == DType::kU8 ? 255 : 127),
+        c.inputs = {quantize ? r.floats(x, -10, 10)
+                             : r.integers(q_type, x, q_type == DType::kU8 ? 0 : -128, q_type == DType::kU8 ? 255 : 127),
                     tensor_from_vector<float>({r.uniform(0.01f, 0.1f)}, {}),
                     r.integers(q_type, {}, q_type == DType::kU8 ? 0 : -128, q_type == DType::kU8 ? 255 : 127)};
         c.constant = {false, true, true};
@@ -502,4 +514,6 @@ void run_backend_cases(Backend backend) {
 
 }  // namespace pare_test
 
-TEST_CASE("backend ops: oneDNN CPU kernels match the reference kernels") { pare_test::run_backend_cases(Backend::kCpu); }
+TEST_CASE("backend ops: oneDNN CPU kernels match the reference kernels") {
+    pare_test::run_backend_cases(Backend::kCpu);
+}

@@ -176,7 +176,7 @@ TEST_CASE("passes: BatchNormalization folds, activations and residuals fuse, CNN
     const auto keep = outputs_of(model);
     CHECK(fold_batch_norm(g, keep) == 3);  // two after a Conv, one after a Gemm
     CHECK(fuse_activation(g, keep) > 0);
-    CHECK(count_ops(g, "Add") == 0);        // the residual became the Conv's added input
+    CHECK(count_ops(g, "Add") == 0);  // the residual became the Conv's added input
     CHECK(count_ops(g, "Relu") == 0);
     CHECK(count_ops(g, "Clip") == 0);
     CHECK(convert_to_channels_last(g, keep) > 0);
@@ -190,7 +190,7 @@ TEST_CASE("passes: GELU written with Erf becomes Gelu and fuses into the MatMul 
     const auto keep = outputs_of(model);
     CHECK(fuse_gelu(g, keep) == 1);
     CHECK(count_ops(g, "Erf") == 0);
-    CHECK(fuse_activation(g, keep) == 3);   // both bias Adds and the Gelu; the residual Add stays
+    CHECK(fuse_activation(g, keep) == 3);  // both bias Adds and the Gelu; the residual Add stays
     CHECK(count_ops(g, "MatMul", kPareDomain) == 2);
     check_equivalent(model, {2, 5, 8}, 1e-4, 1e-4);
 }
@@ -200,9 +200,9 @@ TEST_CASE("passes: QDQ convolutions and products run as int8") {
     Graph g = model.graph;
     const auto keep = outputs_of(model);
     CHECK(fuse_qdq(g, keep) == 3);
-    CHECK(count_ops(g, "QLinearConv", kPareDomain) == 2);  // with Relu and Clip
+    CHECK(count_ops(g, "QLinearConv", kPareDomain) == 2);    // with Relu and Clip
     CHECK(count_ops(g, "QLinearMatMul", kPareDomain) == 1);  // Gemm with a bias
-    CHECK(run_quantized_data_ops(g, keep) == 2);            // MaxPool and Flatten on uint8
+    CHECK(run_quantized_data_ops(g, keep) == 2);             // MaxPool and Flatten on uint8
     CHECK(count_ops(g, "QuantizeLinear") == 1);              // only the model input is quantized in float
     check_equivalent(model, {2, 3, 10, 10}, 0.0, 2 * 0.05);
 }

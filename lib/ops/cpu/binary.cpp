@@ -66,10 +66,11 @@ void register_onednn_binary_kernels(KernelRegistry& registry) {
     for (const auto& [op, algorithm, commutative] : ops) {
         const alg a = algorithm;
         const bool c = commutative;
-        registry.add(KernelEntry{"", op, "onednn", Backend::kCpu, 10, [a, c](const KernelContext& context) -> Result<KernelPtr> {
-                                     if (context.node.num_inputs() != 2) return unsupported("not two inputs");
-                                     return KernelPtr(new DnnlBinary(context, a, c));
-                                 }});
+        registry.add(
+            KernelEntry{"", op, "onednn", Backend::kCpu, 10, [a, c](const KernelContext& context) -> Result<KernelPtr> {
+                            if (context.node.num_inputs() != 2) return unsupported("not two inputs");
+                            return KernelPtr(new DnnlBinary(context, a, c));
+                        }});
     }
 }
 

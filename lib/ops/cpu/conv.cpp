@@ -1,8 +1,8 @@
 // oneDNN convolution for Conv and QLinearConv, ai.onnx and pare's private extensions (fused activation, added input Z,
-// channels-last data). Weights are reordered once into the layout the primitive asks for. Channels-first activations are reordered in and
-// out of the primitive's own layout around each run: oneDNN's channels-first convolution is an im2col + GEMM that
-// measured 2-30x slower than its channels-last kernels plus both reorders on the sample models' layers
-// (docs/engine_layouts.md); the channels_last pass removes most of those reorders.
+// channels-last data). Weights are reordered once into the layout the primitive asks for. Channels-first activations
+// are reordered in and out of the primitive's own layout around each run: oneDNN's channels-first convolution is an
+// im2col + GEMM that measured 2-30x slower than its channels-last kernels plus both reorders on the sample models'
+// layers (docs/engine_layouts.md); the channels_last pass removes most of those reorders.
 #include "graph/fused_ops.h"
 #include "ops/cpu/dnnl_int8.h"
 #include "ops/cpu/dnnl_kernel.h"
@@ -35,8 +35,13 @@ dnnl::convolution_forward::primitive_desc pick_convolution(const dnnl::convoluti
 class DnnlConv : public DnnlKernel {
 public:
     DnnlConv(const KernelContext& context, bool quantized, Activation activation, bool channels_last, int added)
-        : DnnlKernel(context), quantized_(quantized), activation_(activation), channels_last_(channels_last),
-          added_(added), w_input_(quantized ? 3 : 1), bias_input_(quantized ? 8 : 2) {}
+        : DnnlKernel(context),
+          quantized_(quantized),
+          activation_(activation),
+          channels_last_(channels_last),
+          added_(added),
+          w_input_(quantized ? 3 : 1),
+          bias_input_(quantized ? 8 : 2) {}
 
 protected:
     Status prepare_dnnl(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
@@ -54,10 +59,10 @@ protected:
         const Shape& stored_x = inputs[0].shape;
         const Shape& w_shape = inputs[w_input_].shape;
         if (stored_x.size() < 3 || stored_x.size() > 5 || w_shape.size() != stored_x.size()) {
-            return stored_x.size() == w_shape.size() ? unsupported("only 1-D, 2-D and 3-D convolutions")
-                                                     : invalid_input(n.describe() + ": input " + shape_to_string(stored_x) +
-                                                                     " and weights " + shape_to_string(w_shape) +
-                                                                     " have different ranks");
+            return stored_x.size() == w_shape.size()
+                       ? unsupported("only 1-D, 2-D and 3-D convolutions")
+                       : invalid_input(n.describe() + ": input " + shape_to_string(stored_x) + " and weights " +
+                                       shape_to_string(w_shape) + " have different ranks");
         }
         const Shape x = channels_last_ ? channels_first_shape(stored_x) : stored_x;
         const int64_t group = n.attr_int("group", 1), channels = x[1], filters = w_shape[0];
@@ -110,10 +115,10 @@ protected:
             if (!append_activation(ops, activation_)) return unsupported("activation has no oneDNN post-op");
             attr.set_post_ops(ops);
         }
-        const dnnl::convolution_forward::desc desc(
-            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, channels_last_ ? user_x : any_x,
-            any_w, bias_desc, channels_last_ ? user_y : any_y, window.strides, window.dilations, window.padding_l,
-            window.padding_r);
+        const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                                   dnnl::algorithm::convolution_direct, channels_last_ ? user_x : any_x,
+                                                   any_w, bias_desc, channels_last_ ? user_y : any_y, window.strides,
+                                                   window.dilations, window.padding_l, window.padding_r);
         const dnnl::convolution_forward::primitive_desc pd = pick_convolution(desc, attr);
 
         step_ = DnnlStep(dnnl::convolution_forward(pd), {});

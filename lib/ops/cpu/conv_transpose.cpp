@@ -99,10 +99,9 @@ private:
 }  // namespace
 
 void register_onednn_conv_transpose_kernels(KernelRegistry& registry) {
-    registry.add(KernelEntry{"", "ConvTranspose", "onednn", Backend::kCpu, 10,
-                             [](const KernelContext& context) -> Result<KernelPtr> {
-                                 return KernelPtr(new DnnlConvTranspose(context));
-                             }});
+    registry.add(KernelEntry{
+        "", "ConvTranspose", "onednn", Backend::kCpu, 10,
+        [](const KernelContext& context) -> Result<KernelPtr> { return KernelPtr(new DnnlConvTranspose(context)); }});
 }
 
 }  // namespace pare

@@ -79,13 +79,17 @@ Status set_int8_attr(const DnnlInt8Params& params, const Activation& activation,
     if (params.y_zero != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {DNNL_RUNTIME_S32_VAL});
     dnnl::post_ops ops;
     switch (activation.kind) {
-        case ActivationKind::kNone: break;
-        case ActivationKind::kRelu: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f); break;
+        case ActivationKind::kNone:
+            break;
+        case ActivationKind::kRelu:
+            ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+            break;
         case ActivationKind::kClip:
             ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, activation.alpha / params.y_scale,
                                activation.beta / params.y_scale);
             break;
-        default: return unsupported("a quantized activation other than Relu and Clip");
+        default:
+            return unsupported("a quantized activation other than Relu and Clip");
     }
     attr.set_post_ops(ops);
     return Status();

@@ -16,13 +16,20 @@ dnnl::stream& dnnl_stream() {
 
 dt dnnl_data_type(DType dtype) {
     switch (dtype) {
-        case DType::kF32: return dt::f32;
-        case DType::kF16: return dt::f16;
-        case DType::kBF16: return dt::bf16;
-        case DType::kI32: return dt::s32;
-        case DType::kI8: return dt::s8;
-        case DType::kU8: return dt::u8;
-        default: return dt::undef;
+        case DType::kF32:
+            return dt::f32;
+        case DType::kF16:
+            return dt::f16;
+        case DType::kBF16:
+            return dt::bf16;
+        case DType::kI32:
+            return dt::s32;
+        case DType::kI8:
+            return dt::s8;
+        case DType::kU8:
+            return dt::u8;
+        default:
+            return dt::undef;
     }
 }
 
@@ -67,19 +74,36 @@ dnnl::memory reorder_constant(const Tensor& tensor, const dnnl::memory::desc& fr
 bool append_activation(dnnl::post_ops& ops, const Activation& activation) {
     using alg = dnnl::algorithm;
     switch (activation.kind) {
-        case ActivationKind::kNone: return true;
-        case ActivationKind::kRelu: ops.append_eltwise(1.0f, alg::eltwise_relu, 0.0f, 0.0f); return true;
-        case ActivationKind::kLeakyRelu: ops.append_eltwise(1.0f, alg::eltwise_relu, activation.alpha, 0.0f); return true;
-        case ActivationKind::kClip: ops.append_eltwise(1.0f, alg::eltwise_clip, activation.alpha, activation.beta); return true;
-        case ActivationKind::kSigmoid: ops.append_eltwise(1.0f, alg::eltwise_logistic, 0.0f, 0.0f); return true;
-        case ActivationKind::kTanh: ops.append_eltwise(1.0f, alg::eltwise_tanh, 0.0f, 0.0f); return true;
+        case ActivationKind::kNone:
+            return true;
+        case ActivationKind::kRelu:
+            ops.append_eltwise(1.0f, alg::eltwise_relu, 0.0f, 0.0f);
+            return true;
+        case ActivationKind::kLeakyRelu:
+            ops.append_eltwise(1.0f, alg::eltwise_relu, activation.alpha, 0.0f);
+            return true;
+        case ActivationKind::kClip:
+            ops.append_eltwise(1.0f, alg::eltwise_clip, activation.alpha, activation.beta);
+            return true;
+        case ActivationKind::kSigmoid:
+            ops.append_eltwise(1.0f, alg::eltwise_logistic, 0.0f, 0.0f);
+            return true;
+        case ActivationKind::kTanh:
+            ops.append_eltwise(1.0f, alg::eltwise_tanh, 0.0f, 0.0f);
+            return true;
         case ActivationKind::kHardSigmoid:
             ops.append_eltwise(1.0f, alg::eltwise_linear, activation.alpha, activation.beta);
             ops.append_eltwise(1.0f, alg::eltwise_clip, 0.0f, 1.0f);
             return true;
-        case ActivationKind::kHardSwish: ops.append_eltwise(1.0f, alg::eltwise_hardswish, 0.0f, 0.0f); return true;
-        case ActivationKind::kGelu: ops.append_eltwise(1.0f, alg::eltwise_gelu_erf, 0.0f, 0.0f); return true;
-        case ActivationKind::kGeluTanh: ops.append_eltwise(1.0f, alg::eltwise_gelu_tanh, 0.0f, 0.0f); return true;
+        case ActivationKind::kHardSwish:
+            ops.append_eltwise(1.0f, alg::eltwise_hardswish, 0.0f, 0.0f);
+            return true;
+        case ActivationKind::kGelu:
+            ops.append_eltwise(1.0f, alg::eltwise_gelu_erf, 0.0f, 0.0f);
+            return true;
+        case ActivationKind::kGeluTanh:
+            ops.append_eltwise(1.0f, alg::eltwise_gelu_tanh, 0.0f, 0.0f);
+            return true;
     }
     return false;
 }

@@ -24,7 +24,8 @@ DnnlWindow common(const WindowGeometry& g) {
 
 Result<DnnlWindow> dnnl_forward_window(const Node& node, const Shape& input_spatial, const Shape& kernel_spatial) {
     PARE_ASSIGN_OR_RETURN(const WindowAttributes attributes, read_window_attributes(node));
-    PARE_ASSIGN_OR_RETURN(const WindowGeometry g, forward_window_geometry(node, attributes, input_spatial, kernel_spatial));
+    PARE_ASSIGN_OR_RETURN(const WindowGeometry g,
+                          forward_window_geometry(node, attributes, input_spatial, kernel_spatial));
     DnnlWindow w = common(g);
     for (size_t i = 0; i < g.rank(); ++i) {
         // oneDNN derives the output size with floor division: with ceil_mode the last window needs more end padding.
@@ -40,7 +41,8 @@ Result<DnnlWindow> dnnl_transpose_window(const Node& node, const Shape& input_sp
     PARE_ASSIGN_OR_RETURN(const WindowGeometry g,
                           transpose_window_geometry(node, attributes, input_spatial, kernel_spatial));
     DnnlWindow w = common(g);
-    // oneDNN: out = (in - 1) * stride + dilated kernel - padding_l - padding_r, so output padding is negative end padding.
+    // oneDNN: out = (in - 1) * stride + dilated kernel - padding_l - padding_r, so output padding is negative end
+    // padding.
     for (size_t i = 0; i < g.rank(); ++i) w.padding_r.push_back(g.pads_end[i] - g.output_padding[i]);
     return w;
 }

@@ -93,13 +93,14 @@ private:
 }  // namespace
 
 void register_onednn_eltwise_kernels(KernelRegistry& registry) {
-    for (const char* op : {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Sqrt", "Abs", "Neg", "Elu",
-                           "HardSwish", "Softplus", "Gelu", "Clip"}) {
-        registry.add(KernelEntry{"", op, "onednn", Backend::kCpu, 10, [](const KernelContext& context) -> Result<KernelPtr> {
-                                     const auto op = eltwise_of(context.node);
-                                     if (!op) return unsupported("no oneDNN algorithm");
-                                     return KernelPtr(new DnnlEltwise(context, *op));
-                                 }});
+    for (const char* op : {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Exp", "Sqrt", "Abs", "Neg", "Elu", "HardSwish",
+                           "Softplus", "Gelu", "Clip"}) {
+        registry.add(
+            KernelEntry{"", op, "onednn", Backend::kCpu, 10, [](const KernelContext& context) -> Result<KernelPtr> {
+                            const auto op = eltwise_of(context.node);
+                            if (!op) return unsupported("no oneDNN algorithm");
+                            return KernelPtr(new DnnlEltwise(context, *op));
+                        }});
     }
 }
 

@@ -40,15 +40,16 @@ struct Product {
     std::optional<Tensor> constant_weights;  // reordered once when known
     dnnl::memory::desc bias;                 // zero desc: none
     float scale = 1.0f;
-    dnnl::memory::desc added;  // binary-add post-op operand (zero desc: none)
+    dnnl::memory::desc added;              // binary-add post-op operand (zero desc: none)
     std::optional<Tensor> constant_added;  // its value when the kernel computed it (Gemm's beta * C)
     Activation activation;
-    std::optional<DnnlInt8Params> int8;    // QLinearMatMul: scales, zero points and the s8 weights
+    std::optional<DnnlInt8Params> int8;  // QLinearMatMul: scales, zero points and the s8 weights
 };
 
 class DnnlMatMulBase : public DnnlKernel {
 public:
-    DnnlMatMulBase(const KernelContext& context, Activation activation) : DnnlKernel(context), activation_(activation) {}
+    DnnlMatMulBase(const KernelContext& context, Activation activation)
+        : DnnlKernel(context), activation_(activation) {}
 
 protected:
     // Builds the primitive; `bias_input` and `added_input` are the pare inputs bound to bias and the post-op.
@@ -76,7 +77,8 @@ protected:
         step_.bind(DNNL_ARG_DST, dnnl::memory(product.dst, dnnl_engine(), DNNL_MEMORY_NONE));
         weights_constant_ = product.constant_weights.has_value();
         if (weights_constant_) {
-            step_.bind(DNNL_ARG_WEIGHTS, reorder_constant(*product.constant_weights, product.weights, pd.weights_desc()));
+            step_.bind(DNNL_ARG_WEIGHTS,
+                       reorder_constant(*product.constant_weights, product.weights, pd.weights_desc()));
         } else {
             step_.bind(DNNL_ARG_WEIGHTS, dnnl::memory(product.weights, dnnl_engine(), DNNL_MEMORY_NONE));
         }
@@ -135,7 +137,8 @@ protected:
             return invalid_input(n.describe() + ": MatMul of " + shape_to_string(inputs[0].shape) + " and " +
                                  shape_to_string(inputs[1].shape));
         }
-        PARE_ASSIGN_OR_RETURN(Shape batch, broadcast_shapes(Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2)));
+        PARE_ASSIGN_OR_RETURN(Shape batch,
+                              broadcast_shapes(Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2)));
         Shape y = batch;
         if (!a_vector) y.push_back(m);
         if (!b_vector) y.push_back(n_cols);
@@ -262,7 +265,8 @@ protected:
         const Shape& b = inputs[3].shape;
         if (b.size() != 2) return unsupported("weights that are not 2-D");
         if (a.empty() || a.back() != b[0]) {
-            return invalid_input(n.describe() + ": QLinearMatMul of " + shape_to_string(a) + " and " + shape_to_string(b));
+            return invalid_input(n.describe() + ": QLinearMatMul of " + shape_to_string(a) + " and " +
+                                 shape_to_string(b));
         }
         Product product;
         PARE_ASSIGN_OR_RETURN(product.int8, read_int8_params(n, inputs, 1));
@@ -270,7 +274,8 @@ protected:
         Shape y(a.begin(), a.end() - 1);
         y.push_back(n_cols);
         outputs = {OutputInfo{product.int8->y_type, y}};
-        set_work(2.0 * static_cast<double>(rows * n_cols * k), static_cast<double>(rows * k + k * n_cols + rows * n_cols));
+        set_work(2.0 * static_cast<double>(rows * n_cols * k),
+                 static_cast<double>(rows * k + k * n_cols + rows * n_cols));
         product.activation = activation_;
         product.src = plain_desc({rows, k}, inputs[0].dtype);
         product.weights = plain_desc({k, n_cols}, DType::kI8);

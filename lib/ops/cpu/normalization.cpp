@@ -28,7 +28,8 @@ protected:
             if (input.present && input.dtype != DType::kF32) return unsupported("only float32 layer normalization");
         }
         const Shape& x = inputs[0].shape;
-        PARE_ASSIGN_OR_RETURN(const int64_t axis, normalize_axis(n.attr_int("axis", -1), static_cast<int64_t>(x.size()), n));
+        PARE_ASSIGN_OR_RETURN(const int64_t axis,
+                              normalize_axis(n.attr_int("axis", -1), static_cast<int64_t>(x.size()), n));
         const Shape normalized(x.begin() + axis, x.end());
         const int64_t cols = shape_numel(normalized), rows = shape_numel(Shape(x.begin(), x.begin() + axis));
         has_bias_ = inputs.size() > 2 && inputs[2].present;
@@ -129,7 +130,8 @@ protected:
                                                     flags::use_global_stats | flags::use_scale | flags::use_shift),
             dnnl_engine());
         step_ = DnnlStep(dnnl::batch_normalization_forward(pd), {});
-        for (int arg : {DNNL_ARG_SRC, DNNL_ARG_DST}) step_.bind(arg, dnnl::memory(data, dnnl_engine(), DNNL_MEMORY_NONE));
+        for (int arg : {DNNL_ARG_SRC, DNNL_ARG_DST})
+            step_.bind(arg, dnnl::memory(data, dnnl_engine(), DNNL_MEMORY_NONE));
         for (int arg : kVectorArgs) step_.bind(arg, dnnl::memory(vector, dnnl_engine(), DNNL_MEMORY_NONE));
         return Status();
     }

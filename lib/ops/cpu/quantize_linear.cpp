@@ -43,7 +43,8 @@ protected:
             n.attr_int("output_dtype", 0) != static_cast<int64_t>(quantized_type_)) {
             return unsupported("an output_dtype different from the zero point's");
         }
-        if (quantized_type_ != DType::kU8 && quantized_type_ != DType::kI8) return unsupported("types other than 8-bit");
+        if (quantized_type_ != DType::kU8 && quantized_type_ != DType::kI8)
+            return unsupported("types other than 8-bit");
         if (inputs[0].dtype != (quantize_ ? DType::kF32 : quantized_type_)) return unsupported("the input type");
         scale_ = inputs[1].value->data<float>()[0];
         zero_ = has_zero ? static_cast<int64_t>(inputs[2].value->element_as_double(0)) : 0;
@@ -58,8 +59,10 @@ protected:
         const bool u8 = quantized_type_ == DType::kU8;
         if (quantize_) {
             const QuantRange range = quant_range(quantized_type_);
-            if (u8) quantize(src.data<float>(), dst.data<uint8_t>(), n, scale_, zero_, range);
-            else quantize(src.data<float>(), dst.data<int8_t>(), n, scale_, zero_, range);
+            if (u8)
+                quantize(src.data<float>(), dst.data<uint8_t>(), n, scale_, zero_, range);
+            else
+                quantize(src.data<float>(), dst.data<int8_t>(), n, scale_, zero_, range);
         } else if (u8) {
             dequantize(src.data<uint8_t>(), dst.data<float>(), n, scale_, zero_);
         } else {

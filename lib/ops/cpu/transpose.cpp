@@ -27,7 +27,8 @@ protected:
             for (int64_t i = rank - 1; i >= 0; --i) perm.push_back(i);
         }
         std::vector<bool> seen(rank, false);
-        if (static_cast<int64_t>(perm.size()) != rank) return invalid_input(n.describe() + ": perm does not match the input rank");
+        if (static_cast<int64_t>(perm.size()) != rank)
+            return invalid_input(n.describe() + ": perm does not match the input rank");
         for (int64_t& p : perm) {
             if (p < -rank || p >= rank) return invalid_input(n.describe() + ": perm value out of range");
             if (p < 0) p += rank;
@@ -56,7 +57,8 @@ protected:
             dst_strides = {1};
         }
         const std::vector<int64_t> src_strides = shape_strides(src_dims);
-        const dnnl::memory::desc from(dnnl_dims(src_dims), type, dnnl::memory::dims(src_strides.begin(), src_strides.end()));
+        const dnnl::memory::desc from(dnnl_dims(src_dims), type,
+                                      dnnl::memory::dims(src_strides.begin(), src_strides.end()));
         const dnnl::memory::desc to(dnnl_dims(src_dims), type, dst_strides);
         set_work(0.0, 2.0 * static_cast<double>(dtype_storage_bytes(inputs[0].dtype, shape_numel(x))));
         reorder_ = DnnlReorder(from, to);
@@ -75,10 +77,9 @@ private:
 }  // namespace
 
 void register_onednn_transpose_kernels(KernelRegistry& registry) {
-    registry.add(KernelEntry{"", "Transpose", "onednn", Backend::kCpu, 10,
-                             [](const KernelContext& context) -> Result<KernelPtr> {
-                                 return KernelPtr(new DnnlTranspose(context));
-                             }});
+    registry.add(KernelEntry{
+        "", "Transpose", "onednn", Backend::kCpu, 10,
+        [](const KernelContext& context) -> Result<KernelPtr> { return KernelPtr(new DnnlTranspose(context)); }});
 }
 
 }  // namespace pare
