@@ -91,7 +91,8 @@ protected:
 
         set_work(2.0 * static_cast<double>(shape_numel(y)) * static_cast<double>(shape_numel(w_shape) / filters),
                  static_cast<double>(dtype_storage_bytes(x_type, shape_numel(x)) +
-                                     dtype_storage_bytes(y_type, shape_numel(y)) + shape_numel(w_shape)));
+                                     dtype_storage_bytes(y_type, shape_numel(y)) +
+                                     (inputs[w_input_].value ? 0 : 4 * shape_numel(w_shape))));
         const dnnl::memory::desc user_x = user_desc(x, x_type), user_y = user_desc(y, y_type);
         const dnnl::memory::desc any_x(dnnl_dims(x), dnnl_data_type(x_type), tag::any);
         const dnnl::memory::desc any_y(dnnl_dims(y), dnnl_data_type(y_type), tag::any);

@@ -47,7 +47,7 @@ protected:
         }
         const int64_t taps = shape_numel(w_spatial);
         set_work(2.0 * static_cast<double>(shape_numel(x)) * static_cast<double>(per_group_out * taps),
-                 4.0 * static_cast<double>(shape_numel(x) + shape_numel(y) + shape_numel(w)));
+                 4.0 * static_cast<double>(shape_numel(x) + shape_numel(y) + (inputs[1].value ? 0 : shape_numel(w))));
 
         // Weights [C, M/g, k...] seen as [g, M/g, C/g, k...].
         dnnl::memory::dims w_dims = {group, per_group_out, per_group_in};

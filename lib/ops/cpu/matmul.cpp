@@ -145,7 +145,7 @@ protected:
         outputs = {OutputInfo{DType::kF32, y}};
 
         set_work(2.0 * static_cast<double>(shape_numel(y)) * static_cast<double>(k),
-                 4.0 * static_cast<double>(shape_numel(a) + shape_numel(b) + shape_numel(y)));
+                 4.0 * static_cast<double>(shape_numel(a) + shape_numel(y) + (inputs[1].value ? 0 : shape_numel(b))));
         Product product;
         product.activation = activation_;
         Shape full_y = batch;
@@ -213,7 +213,8 @@ protected:
         const Shape y = {m, n_cols};
         outputs = {OutputInfo{DType::kF32, y}};
 
-        set_work(2.0 * static_cast<double>(m * n_cols * k), 4.0 * static_cast<double>(m * k + k * n_cols + m * n_cols));
+        set_work(2.0 * static_cast<double>(m * n_cols * k),
+                 4.0 * static_cast<double>(m * k + m * n_cols + (inputs[1].value ? 0 : k * n_cols)));
         Product product;
         product.activation = activation_;
         product.scale = alpha;
@@ -274,8 +275,7 @@ protected:
         Shape y(a.begin(), a.end() - 1);
         y.push_back(n_cols);
         outputs = {OutputInfo{product.int8->y_type, y}};
-        set_work(2.0 * static_cast<double>(rows * n_cols * k),
-                 static_cast<double>(rows * k + k * n_cols + rows * n_cols));
+        set_work(2.0 * static_cast<double>(rows * n_cols * k), static_cast<double>(rows * k + rows * n_cols));
         product.activation = activation_;
         product.src = plain_desc({rows, k}, inputs[0].dtype);
         product.weights = plain_desc({k, n_cols}, DType::kI8);
