@@ -1,10 +1,13 @@
 // Times pare's engine on one model, the counterpart of ort_time.js:
 //
-//   pare_engine_time MODEL BATCH THREADS [SECONDS] [--reference] [--no-optimize] [--kernels] [--check]
+//   pare_engine_time MODEL BATCH THREADS [SECONDS] [--reference] [--no-optimize] [--kernels] [--check] [--verbose]
+//                    [--profile]
 //
 // Feeds random float32 data to every graph input (the first dimension set to BATCH) and prints one JSON line with
 // the median latency and throughput; --kernels lists the kernel chosen for each node on stderr first; --check also
-// runs the reference kernels on the unoptimized graph and reports the largest difference of the outputs.
+// runs the reference kernels on the unoptimized graph and reports the largest difference of the outputs; --verbose
+// logs why fast kernels declined or handed a node to its reference kernel; --profile prints each node's share of the
+// time on stderr, slowest first.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/log.h"
 #include "exec/session.h"
 #include "onnx/model_io.h"
 
@@ -30,18 +34,24 @@ int main(int argc, char** argv) {
     SessionOptions options;
     options.threads = std::atoi(argv[3]);
     double seconds = 2.0;
-    bool list_kernels = false, check = false;
+    bool list_kernels = false, check = false, profile = false;
     for (int i = 4; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--reference"))
+        const std::string arg = argv[i];
+        if (arg == "--reference") {
             options.reference_only = true;
-        else if (!std::strcmp(argv[i], "--no-optimize"))
+        } else if (arg == "--no-optimize") {
             options.optimize = false;
-        else if (!std::strcmp(argv[i], "--kernels"))
+        } else if (arg == "--kernels") {
             list_kernels = true;
-        else if (!std::strcmp(argv[i], "--check"))
+        } else if (arg == "--check") {
             check = true;
-        else
+        } else if (arg == "--verbose") {
+            set_log_level(LogLevel::kVerbose);
+        } else if (arg == "--profile") {
+            options.profile = profile = true;
+        } else {
             seconds = std::atof(argv[i]);
+        }
     }
     auto loaded = load_model(path);
     if (!loaded.ok()) {
@@ -116,6 +126,16 @@ int main(int argc, char** argv) {
         const auto t0 = clock::now();
         auto result = (*session)->run(inputs);
         times.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+    }
+    if (profile) {
+        auto steps = (*session)->profile();
+        double total = 0.0;
+        for (const auto& step : steps) total += step.total_ms;
+        std::sort(steps.begin(), steps.end(), [](const auto& a, const auto& b) { return a.total_ms > b.total_ms; });
+        for (const auto& step : steps) {
+            std::fprintf(stderr, "%6.2f%%  %-60s %s\n", 100.0 * step.total_ms / total, step.node.c_str(),
+                         step.implementation.c_str());
+        }
     }
     std::sort(times.begin(), times.end());
     const double median = times[times.size() / 2], best = times.front();

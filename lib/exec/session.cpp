@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/log.h"
 #include "exec/memory_plan.h"
@@ -35,6 +36,7 @@ struct Session::Step {
     std::vector<int> inputs;   // slot per input, -1 when omitted
     std::vector<int> outputs;  // slot per output, -1 when omitted
     bool dynamic = false;      // prepared again at run time with every input value
+    double total_ms = 0.0;     // time spent running, with SessionOptions::profile
     std::vector<OutputInfo> output_types;
 };
 
@@ -392,7 +394,11 @@ Result<std::vector<Tensor>> Session::run(const std::vector<Tensor>& inputs) {
             }
         }
         if (!all_alias || step.outputs.empty()) {
+            const auto start = options_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
             PARE_RETURN_IF_ERROR(step.kernel->run(step_inputs, step_outputs).with_context(step.node->describe()));
+            if (options_.profile) {
+                step.total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+            }
         }
         for (size_t o = 0; o < step.outputs.size(); ++o) {
             const int s = step.outputs[o];
@@ -415,6 +421,12 @@ Result<std::vector<Tensor>> Session::run(const std::vector<Tensor>& inputs) {
         outputs.push_back(slot.is_constant || slot.is_input || slot.alias_root >= 0 ? value.clone() : value);
     }
     return outputs;
+}
+
+std::vector<Session::StepTime> Session::profile() const {
+    std::vector<StepTime> times;
+    for (const auto& step : steps_) times.push_back({step.node->describe(), step.implementation, step.total_ms});
+    return times;
 }
 
 std::vector<std::pair<std::string, std::string>> Session::kernel_choices() const {

@@ -22,6 +22,7 @@ struct SessionOptions {
     bool reference_only = false;     // run every node on its reference kernel (the oracle in tests)
     std::set<std::string> observed;  // values observers will see (passes never fuse them away)
     bool observe_all = false;        // every value is observed
+    bool profile = false;            // time every step of every run (see Session::profile)
 };
 
 /// Called after a value is computed. The tensor may be a view of reused memory: copy what you keep.
@@ -52,6 +53,14 @@ public:
 
     /// Node description and the kernel implementation that runs it, in run order (for --verbose and tests).
     std::vector<std::pair<std::string, std::string>> kernel_choices() const;
+    /// With SessionOptions::profile: per step in run order, the node description, its kernel implementation and the
+    /// total milliseconds spent in it over every run so far.
+    struct StepTime {
+        std::string node;
+        std::string implementation;
+        double total_ms = 0.0;
+    };
+    std::vector<StepTime> profile() const;
     /// Bytes of the shared intermediate arena.
     size_t arena_bytes() const { return arena_ ? arena_->bytes() : 0; }
 
