@@ -1,5 +1,5 @@
 // Fast per-tensor QuantizeLinear (float32 -> int8/uint8) and DequantizeLinear (int8/uint8 -> float32) with constant
-// parameters. Dequantization is quantize_math.h's dequantize_value in a typed loop. Quantization stays in float:
+// parameters. Dequantization computes quantize_math.h's dequantize_value in a typed loop. Quantization stays in float:
 // quantize_value's mode-independent round_half_even in double costs ~20 ns per element (1 ms for one batch of 64
 // images); nearbyint in the default rounding mode (ties to even, which pare never changes) gives the same integer
 // for every float quotient, and adding the zero point and clamping are exact in float within the 8-bit range. The
@@ -17,6 +17,8 @@ namespace pare {
 
 namespace {
 
+constexpr int64_t kBlock = 65536;  // elements per task when several threads share a large tensor
+
 // One contiguous block; also compiled for AVX-512 and AVX2 (chosen at load time). GCC vectorizes the rounding only
 // when floating-point operations may be assumed not to trap (pare never enables FP traps): this file is compiled with
 // -fno-trapping-math (lib/CMakeLists.txt).
@@ -32,7 +34,6 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void quantize_block
 
 template <class Q>
 void quantize(const float* src, Q* dst, int64_t n, float scale, int64_t zero, QuantRange range) {
-    constexpr int64_t kBlock = 65536;
     const int64_t blocks = (n + kBlock - 1) / kBlock;
 #pragma omp parallel for if (blocks > 4)
     for (int64_t b = 0; b < blocks; ++b) {
@@ -41,10 +42,21 @@ void quantize(const float* src, Q* dst, int64_t n, float scale, int64_t zero, Qu
     }
 }
 
+// dequantize_value() with the zero point in int32 (exact for 8-bit values), so it vectorizes.
+template <class Q>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void dequantize_block(const Q* src, float* dst, int64_t n,
+                                                                                   float scale, int32_t zero) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(static_cast<int32_t>(src[i]) - zero) * scale;
+}
+
 template <class Q>
 void dequantize(const Q* src, float* dst, int64_t n, float scale, int64_t zero) {
-#pragma omp parallel for if (n > 262144)
-    for (int64_t i = 0; i < n; ++i) dst[i] = dequantize_value(src[i], scale, zero);
+    const int64_t blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for if (blocks > 4)
+    for (int64_t b = 0; b < blocks; ++b) {
+        dequantize_block(src + b * kBlock, dst + b * kBlock, std::min(kBlock, n - b * kBlock), scale,
+                         static_cast<int32_t>(zero));
+    }
 }
 
 class QuantizeKernel : public DnnlKernel {
