@@ -50,6 +50,7 @@ void register_all_kernels(KernelRegistry& registry) {
     register_onednn_eltwise_kernels(registry);
     register_onednn_binary_kernels(registry);
     register_cpu_quantize_kernels(registry);
+    register_cpu_erf_kernel(registry);
 }
 
 }  // namespace pare

@@ -56,5 +56,6 @@ void register_onednn_transpose_kernels(KernelRegistry& registry);
 void register_onednn_eltwise_kernels(KernelRegistry& registry);
 void register_onednn_binary_kernels(KernelRegistry& registry);
 void register_cpu_quantize_kernels(KernelRegistry& registry);  // plain loops, no oneDNN
+void register_cpu_erf_kernel(KernelRegistry& registry);        // glibc vector math
 
 }  // namespace pare

@@ -21,6 +21,8 @@ using pare_test::Random;
 namespace {
 
 struct OpCase {
+    OpCase(std::string what, Node node) : what(std::move(what)), node(std::move(node)) {}
+
     std::string what;
     Node node;
     int64_t opset = 17;
