@@ -31,7 +31,7 @@ protected:
     int64_t opset() const { return opset_; }
 
     /// Declares the work of one run, before creating primitives: arithmetic and the bytes of activations moved
-    /// (constant weights stay in cache from run to run and are left out). Work estimated below ~25 us on one core
+    /// (constant weights stay in cache from run to run and are left out). Work estimated below ~50 us on one core
     /// runs on one thread (its primitives are also created for one thread): waking a second thread costs more than
     /// it saves.
     void set_work(double flops, double bytes);
