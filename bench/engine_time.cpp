@@ -136,6 +136,9 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "%6.2f%%  %-60s %s\n", 100.0 * step.total_ms / total, step.node.c_str(),
                          step.implementation.c_str());
         }
+        // Runs = the warm-up and check runs too; their share is small enough for this summary.
+        std::fprintf(stderr, "kernels: %.4f ms per run of %zu steps\n", total / static_cast<double>(times.size() + 5),
+                     steps.size());
     }
     std::sort(times.begin(), times.end());
     const double median = times[times.size() / 2], best = times.front();

@@ -2,7 +2,7 @@
 // channels-last data). Weights are reordered once into the layout the primitive asks for. Channels-first activations
 // are reordered in and out of the primitive's own layout around each run: oneDNN's channels-first convolution is an
 // im2col + GEMM that measured 2-30x slower than its channels-last kernels plus both reorders on the sample models'
-// layers (docs/engine_layouts.md); the channels_last pass removes most of those reorders.
+// layers (docs/engine_cpu.md); the channels_last pass removes most of those reorders.
 #include "graph/fused_ops.h"
 #include "ops/cpu/dnnl_int8.h"
 #include "ops/cpu/dnnl_kernel.h"
@@ -19,7 +19,7 @@ using tag = dnnl::memory::format_tag;
 
 // oneDNN 2.6 lists its brgemm-based convolutions first, but on this project's machines (AVX-512) its direct JIT
 // kernels (jit, jit_dw, jit_1x1) measured up to 40% faster at batch 64 on the sample models' layers, and within 15%
-// either way at batch 1 (docs/engine_layouts.md): take the first AVX-512 direct JIT kernel that accepts the
+// either way at batch 1 (docs/engine_cpu.md): take the first AVX-512 direct JIT kernel that accepts the
 // problem, else oneDNN's first choice. Deterministic: the choice depends on the problem only, never on timing.
 dnnl::convolution_forward::primitive_desc pick_convolution(const dnnl::convolution_forward::desc& desc,
                                                            const dnnl::primitive_attr& attr) {
