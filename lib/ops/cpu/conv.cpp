@@ -1,8 +1,8 @@
 // oneDNN convolution for Conv and QLinearConv, ai.onnx and pare's private extensions (fused activation, added input Z,
 // channels-last data). Weights are reordered once into the layout the primitive asks for. Channels-first activations
 // are reordered in and out of the primitive's own layout around each run: oneDNN's channels-first convolution is an
-// im2col + GEMM that measured 2-30x slower than its channels-last kernels plus both reorders on the sample models'
-// layers (docs/engine_cpu.md); the channels_last pass removes most of those reorders.
+// im2col + GEMM that measured up to 24x slower (never faster) than its channels-last kernels plus both reorders on the
+// sample models' layers (docs/engine_cpu.md); the channels_last pass removes most of those reorders.
 #include "graph/fused_ops.h"
 #include "ops/cpu/dnnl_int8.h"
 #include "ops/cpu/dnnl_kernel.h"
