@@ -44,7 +44,7 @@ KernelRun run_kernel(const KernelEntry& entry, const Node& node, int64_t opset, 
 
 const KernelEntry* fast_entry(const Node& node, int64_t opset, Backend backend) {
     for (const KernelEntry* entry : KernelRegistry::instance().candidates(node.domain(), node.op_type(), backend)) {
-        if (entry->rank >= kReferenceRank) continue;
+        if (entry->backend != backend || entry->rank >= kReferenceRank) continue;
         const KernelContext context{node, opset, empty_graph(), {}, {}, 1};
         if (entry->create(context).ok()) return entry;
     }

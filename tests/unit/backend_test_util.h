@@ -96,7 +96,7 @@ struct KernelRun {
 KernelRun run_kernel(const pare::KernelEntry& entry, const pare::Node& node, int64_t opset,
                      const std::vector<pare::Tensor>& inputs, const std::vector<bool>& constant);
 
-/// The best non-reference implementation of `node`'s op on `backend` that accepts it, or nullptr.
+/// The best non-reference implementation of `node`'s op native to `backend` that accepts it, or nullptr.
 const pare::KernelEntry* fast_entry(const pare::Node& node, int64_t opset, pare::Backend backend);
 
 }  // namespace pare_test
