@@ -40,8 +40,8 @@ bool is_layout_op(const Graph& graph, const Node& node) {
     const std::string& op = node.op_type();
     if (!(node.is_onnx_domain() || is_pare_node(node)) || is_channels_last(node)) return false;
     if (op == "Conv" || op == "QLinearConv") {
-        const auto w = graph.constant(node.input(op == "Conv" ? 1 : 3));
-        return w && w->rank() == 4;
+        const auto w = weight_shape(graph, node.input(op == "Conv" ? 1 : 3));
+        return w && w->size() == 4;
     }
     if (op == "MaxPool" || op == "AveragePool") return node.attr_ints("kernel_shape").size() == 2;
     return op == "GlobalAveragePool" || op == "GlobalMaxPool";

@@ -39,13 +39,13 @@ bool absorb_add(Graph& graph, Node& node, int self, const std::string& other) {
     const bool float_constant = constant && constant->dtype() == DType::kF32;
     if (op == "Conv") {
         if (node.num_inputs() > 3) return false;  // already has Z
-        const auto w = graph.constant(node.input(1));
-        if (float_constant && w && w->rank() >= 3 && per_channel_shape(constant->shape(), w->dim(0), w->rank())) {
+        const auto w = weight_shape(graph, node.input(1));
+        if (float_constant && w && w->size() >= 3 && per_channel_shape(constant->shape(), (*w)[0], w->size())) {
             const auto bias = node.has_input(2) ? graph.constant(node.input(2)) : std::optional<Tensor>(Tensor());
             if (bias && (!bias->defined() || bias->dtype() == DType::kF32)) {
-                Tensor sum = constant->reshaped({w->dim(0)}).clone();
-                for (int64_t c = 0; bias->defined() && c < w->dim(0); ++c)
-                    sum.data<float>()[c] += bias->data<float>()[c];
+                const int64_t filters = (*w)[0];
+                Tensor sum = constant->reshaped({filters}).clone();
+                for (int64_t c = 0; bias->defined() && c < filters; ++c) sum.data<float>()[c] += bias->data<float>()[c];
                 const std::string name = add_initializer(graph, node.name() + "_bias", sum);
                 if (node.num_inputs() < 3)
                     node.proto.add_input(name);

@@ -34,6 +34,17 @@ std::optional<float> scalar_constant(const Graph& graph, const std::string& valu
     return tensor->data<float>()[0];
 }
 
+std::optional<Shape> weight_shape(const Graph& graph, const std::string& value) {
+    if (const auto constant = graph.constant(value)) return constant->shape();
+    const int producer = graph.producer(value);
+    if (producer < 0) return std::nullopt;
+    const Node& node = graph.nodes[producer];
+    if (!node.is_onnx_domain() || node.op_type() != "DequantizeLinear") return std::nullopt;
+    const auto quantized = graph.constant(node.input(0));
+    if (!quantized) return std::nullopt;
+    return quantized->shape();
+}
+
 bool nearly_equal(float a, float b) { return std::fabs(a - b) <= 1e-6f * std::max(std::fabs(a), std::fabs(b)); }
 
 int other_input(const Node& node, const std::string& value) {

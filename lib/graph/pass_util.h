@@ -21,6 +21,10 @@ int sole_consumer(const Graph& graph, const std::string& value, const std::set<s
 /// The value of a one-element float32 constant.
 std::optional<float> scalar_constant(const Graph& graph, const std::string& value);
 
+/// The shape of a constant weight, also when it is stored quantized behind a DequantizeLinear (which the session
+/// folds at compile time).
+std::optional<Shape> weight_shape(const Graph& graph, const std::string& value);
+
 /// True if a and b agree to a relative 1e-6 (constants written by exporters in decimal).
 bool nearly_equal(float a, float b);
 

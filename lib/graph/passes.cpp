@@ -7,6 +7,7 @@ void optimize_graph(Graph& graph, const std::set<std::string>& keep, bool keep_a
     remove_identities(graph, keep);
     fuse_gelu(graph, keep);
     fold_batch_norm(graph, keep);
+    hoist_quantize(graph, keep);
     fuse_qdq(graph, keep);
     run_quantized_data_ops(graph, keep);
     fuse_activation(graph, keep);

@@ -24,6 +24,10 @@ int fuse_gelu(Graph& graph, const std::set<std::string>& keep);
 /// Folds inference BatchNormalization into the preceding Conv or Gemm (constant parameters). Returns folds.
 int fold_batch_norm(Graph& graph, const std::set<std::string>& keep);
 
+/// Moves per-tensor QuantizeLinear nodes above the MaxPool / Flatten / Reshape / Transpose / Squeeze / Unsqueeze they
+/// follow (exact: those ops commute with monotonic quantization). Returns moves.
+int hoist_quantize(Graph& graph, const std::set<std::string>& keep);
+
 /// Rewrites QDQ-quantized Conv, Gemm and MatMul (DequantizeLinear inputs, QuantizeLinear output, optional bias and
 /// Relu/Clip) into QLinearConv / QLinearMatMul or their private extensions. Returns rewrites.
 int fuse_qdq(Graph& graph, const std::set<std::string>& keep);

@@ -168,7 +168,58 @@ Model qdq_model() {
     return b.model;
 }
 
+// pare quantize's layout: activations quantized where they are read, so MaxPool and Concat sit between a Conv and
+// its QuantizeLinear; int32 biases behind DequantizeLinear.
+Model read_side_qdq_model() {
+    Builder b({2, 3, 10, 10}, 13);
+    auto scalar = [&](float scale, int zero) {
+        return std::make_pair(b.constant(tensor_from_vector<float>({scale}, {})),
+                              b.constant(tensor_from_vector<uint8_t>({static_cast<uint8_t>(zero)}, {})));
+    };
+    auto quantize = [&](const std::string& x, float scale, int zero) {
+        const auto [s, z] = scalar(scale, zero);
+        return b.add("DequantizeLinear", {b.add("QuantizeLinear", {x, s, z}), s, z});
+    };
+    auto conv = [&](const std::string& x, int64_t in, int64_t out, float x_scale) {
+        Random& r = b.random;
+        const Tensor w_scale = r.floats({out}, 0.002f, 0.01f);
+        Tensor bias_scale(DType::kF32, {out});
+        for (int64_t c = 0; c < out; ++c) bias_scale.data<float>()[c] = x_scale * w_scale.data<float>()[c];
+        const std::string w = b.add("DequantizeLinear",
+                                    {b.constant(r.integers(DType::kI8, {out, in, 3, 3}, -100, 100)),
+                                     b.constant(w_scale), b.constant(Tensor(DType::kI8, {out}))},
+                                    {{"axis", 0}});
+        const std::string bias = b.add("DequantizeLinear",
+                                       {b.constant(r.integers(DType::kI32, {out}, -500, 500)), b.constant(bias_scale),
+                                        b.constant(Tensor(DType::kI32, {out}))},
+                                       {{"axis", 0}});
+        const std::string y = b.add("Conv", {x, w, bias});
+        b.last().set_attr_ints("pads", {1, 1, 1, 1});
+        return y;
+    };
+    const std::string x = quantize("input", 0.02f, 128);
+    const std::string relu = b.add("Relu", {conv(x, 3, 8, 0.02f)});
+    const std::string pooled = b.add("MaxPool", {relu});
+    b.last().set_attr_ints("kernel_shape", {2, 2});
+    b.last().set_attr_ints("strides", {2, 2});
+    const std::string left = quantize(pooled, 0.01f, 0);
+    const std::string right = b.add("Relu", {conv(left, 8, 4, 0.01f)});
+    const std::string joined = quantize(b.add("Concat", {left, right}, {{"axis", 1}}), 0.01f, 0);
+    b.output(conv(joined, 12, 5, 0.01f));
+    return b.model;
+}
+
 }  // namespace
+
+TEST_CASE("passes: QuantizeLinear moves above MaxPool and Concat so the Convs before them run int8") {
+    const Model model = read_side_qdq_model();
+    Graph g = model.graph;
+    const auto keep = outputs_of(model);
+    CHECK(hoist_quantize(g, keep) == 2);  // above the MaxPool, above the Concat (one copy per input)
+    CHECK(fuse_qdq(g, keep) == 2);        // the last Conv's output stays float: no QuantizeLinear follows it
+    CHECK(count_ops(g, "QLinearConv", kPareDomain) == 2);
+    check_equivalent(model, {2, 3, 10, 10}, 1e-4, 1e-4);
+}
 
 TEST_CASE("passes: BatchNormalization folds, activations and residuals fuse, CNN regions go channels-last") {
     const Model model = cnn_model();
