@@ -7,11 +7,14 @@
 //                      on QLinearConv / QLinearMatMul in the quantized domain (Relu and Clip only).
 //   an added input     Conv input 3 (Z) and MatMul input 2 (bias) are added to the base output before the
 //                      activation, with numpy broadcasting: Y = act(Conv(X, W, B) + Z), Y = act(A @ B + bias).
+//                      QLinearMatMul input 8: an int32 bias (one per column) added to the accumulator before
+//                      requantization, as QLinearConv's B.
 //   channels_last      attribute "channels_last" = 1 (Conv, QLinearConv and the pools): input 0, Z and output 0 are
 //                      stored channels-last, their shapes being [N, spatial..., C].
 //
-// Every private op has a reference kernel built on its base op's reference kernel (ops/private_reference.cpp), so
-// a rewritten node means the same thing on every kernel. Private ops take the ai.onnx opset of the model.
+// Every private op has a reference kernel built on its base op's reference kernels (ops/private_reference.cpp;
+// QLinearMatMul: ops/private_qlinear_matmul.cpp), so a rewritten node means the same thing on every kernel. Private
+// ops take the ai.onnx opset of the model.
 #pragma once
 
 #include <optional>

@@ -5,8 +5,9 @@
 //
 // Exact: these ops only select or move elements, and quantization is monotonic, so quantizing before or after gives
 // the same integers (max of quantized values = quantized max; a MaxPool pad never wins a window that holds an input
-// element). QDQ models quantize where an activation is read, often after such an op (Conv -> Relu -> MaxPool -> Q);
-// once the Q sits right after the Relu, fuse_qdq can turn the Conv into an integer convolution.
+// element). A moved Q that would read a DequantizeLinear with its own parameters is left out: it would give the
+// DequantizeLinear's input back. QDQ models quantize where an activation is read, often after such an op (Conv -> Relu
+// -> MaxPool -> Q); once the Q sits right after the Relu, fuse_qdq can turn the Conv into an integer convolution.
 #include "graph/pass_util.h"
 #include "graph/passes.h"
 
@@ -48,9 +49,18 @@ int hoist_quantize(Graph& graph, const std::set<std::string>& keep) {
             graph.remove_node(static_cast<size_t>(q));
             size_t at = q < static_cast<int>(i) ? i - 1 : i;
             const int data_inputs = graph.nodes[at].op_type() == "Concat" ? graph.nodes[at].num_inputs() : 1;
+            std::vector<std::string> bypassed;  // dequantized values the op no longer reads
             for (int k = 0; k < data_inputs; ++k) {
-                Node copy = quantize;
                 const std::string input = graph.nodes[at].input(k);
+                // Quantizing what a DequantizeLinear with the same parameters produced gives its input back.
+                const int dq = graph.producer(input);
+                if (dq >= 0 && graph.nodes[dq].op_type() == "DequantizeLinear" &&
+                    same_quant_params(graph, graph.nodes[dq], quantize)) {
+                    graph.nodes[at].proto.set_input(k, graph.nodes[dq].input(0));
+                    bypassed.push_back(input);
+                    continue;
+                }
+                Node copy = quantize;
                 const std::string quantized = graph.unique_name(input + "_quantized");
                 copy.proto.set_name(graph.unique_name(quantize.name() + "_" + std::to_string(k)));
                 copy.proto.set_input(0, input);
@@ -59,6 +69,7 @@ int hoist_quantize(Graph& graph, const std::set<std::string>& keep) {
                 graph.insert_node(at++, std::move(copy));
             }
             graph.nodes[at].proto.set_output(0, result);
+            for (const auto& value : bypassed) remove_unread_producer(graph, value, keep);
             ++moved;
             changed = true;
         }

@@ -25,39 +25,17 @@ bool is_data_op(const Node& node) {
 // Inputs of the op that carry data (the rest are shapes and axes).
 int data_inputs(const Node& node) { return node.op_type() == "Concat" ? node.num_inputs() : 1; }
 
-// Scale and zero point of a per-tensor Q or DQ node, as constants; false when not constant or per axis.
-bool per_tensor_params(const Graph& graph, const Node& node, Tensor& scale, Tensor& zero) {
-    if (node.num_inputs() < 3 || node.attr_int("block_size", 0) != 0) return false;
-    const auto s = graph.constant(node.input(1));
-    const auto z = graph.constant(node.input(2));
-    if (!s || !z || s->numel() != 1 || z->numel() != 1) return false;
-    scale = *s;
-    zero = *z;
-    return true;
-}
-
-bool same_params(const Tensor& scale_a, const Tensor& zero_a, const Tensor& scale_b, const Tensor& zero_b) {
-    return scale_a.dtype() == scale_b.dtype() && zero_a.dtype() == zero_b.dtype() &&
-           scale_a.element_as_double(0) == scale_b.element_as_double(0) &&
-           zero_a.element_as_double(0) == zero_b.element_as_double(0);
-}
-
 // Rewrites the op at `index` if its pattern matches; true if it did.
 bool rewrite(Graph& graph, size_t index, const std::set<std::string>& keep) {
     const Node& node = graph.nodes[index];
     if (!is_data_op(node)) return false;
     const int q = sole_consumer(graph, node.output(0), keep);
-    Tensor q_scale, q_zero;
-    if (q < 0 || !is_op(graph.nodes[q], "QuantizeLinear") || graph.nodes[q].has_attribute("output_dtype") ||
-        !per_tensor_params(graph, graph.nodes[q], q_scale, q_zero)) {
-        return false;
-    }
+    if (q < 0 || !is_op(graph.nodes[q], "QuantizeLinear") || graph.nodes[q].has_attribute("output_dtype")) return false;
     std::vector<int> dequantizers;
     for (int k = 0; k < data_inputs(node); ++k) {
         const int dq = graph.producer(node.input(k));
-        Tensor scale, zero;
         if (dq < 0 || !is_op(graph.nodes[dq], "DequantizeLinear") ||
-            !per_tensor_params(graph, graph.nodes[dq], scale, zero) || !same_params(scale, zero, q_scale, q_zero)) {
+            !same_quant_params(graph, graph.nodes[dq], graph.nodes[q])) {
             return false;
         }
         dequantizers.push_back(dq);

@@ -54,6 +54,29 @@ int other_input(const Node& node, const std::string& value) {
     return -1;
 }
 
+namespace {
+
+// Scale and zero point of a per-tensor Q or DQ node, as constants; false when not constant or per axis.
+bool per_tensor_params(const Graph& graph, const Node& node, Tensor& scale, Tensor& zero) {
+    if (node.num_inputs() < 3 || node.attr_int("block_size", 0) != 0) return false;
+    const auto s = graph.constant(node.input(1));
+    const auto z = graph.constant(node.input(2));
+    if (!s || !z || s->numel() != 1 || z->numel() != 1) return false;
+    scale = *s;
+    zero = *z;
+    return true;
+}
+
+}  // namespace
+
+bool same_quant_params(const Graph& graph, const Node& a, const Node& b) {
+    Tensor scale_a, zero_a, scale_b, zero_b;
+    if (!per_tensor_params(graph, a, scale_a, zero_a) || !per_tensor_params(graph, b, scale_b, zero_b)) return false;
+    return scale_a.dtype() == scale_b.dtype() && zero_a.dtype() == zero_b.dtype() &&
+           scale_a.element_as_double(0) == scale_b.element_as_double(0) &&
+           zero_a.element_as_double(0) == zero_b.element_as_double(0);
+}
+
 void remove_unread_producer(Graph& graph, const std::string& value, const std::set<std::string>& keep) {
     const int index = graph.producer(value);
     if (index < 0 || keep.count(value) || !graph.consumers(value).empty()) return;

@@ -31,6 +31,10 @@ bool nearly_equal(float a, float b);
 /// Index of the input of `node` that is not `value` for a two-input node reading `value` (-1 otherwise).
 int other_input(const Node& node, const std::string& value);
 
+/// True if two QuantizeLinear / DequantizeLinear nodes have the same constant per-tensor scale and zero point (both
+/// present, same types): quantizing what the other dequantized then gives back the same integers.
+bool same_quant_params(const Graph& graph, const Node& a, const Node& b);
+
 /// Removes the node producing `value` when nothing reads the value any more and it is neither kept nor a graph output
 /// (for single-output nodes such as DequantizeLinear whose readers a pass rewired).
 void remove_unread_producer(Graph& graph, const std::string& value, const std::set<std::string>& keep);
