@@ -49,8 +49,13 @@ private:
         if (got == 0 && bytes > 0) self->read_past_end_ = true;
         return static_cast<int>(got);
     }
+    // As stb_image's own stdio reader does: seeking clears the end-of-file flag, so peek a byte to set it again
+    // (otherwise a skip past the end leaves the JPEG marker search waiting forever for an end that never comes).
     static void skip(void* user, int bytes) {
-        std::fseek(static_cast<CallbackFile*>(user)->file_, bytes, SEEK_CUR);
+        std::FILE* file = static_cast<CallbackFile*>(user)->file_;
+        std::fseek(file, bytes, SEEK_CUR);
+        const int next = std::fgetc(file);
+        if (next != EOF) std::ungetc(next, file);
     }
     static int eof(void* user) { return std::feof(static_cast<CallbackFile*>(user)->file_); }
 

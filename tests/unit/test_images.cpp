@@ -194,11 +194,15 @@ TEST_CASE("images: missing data, empty folders, size mismatches and multi-input 
     Result<Dataset> garbage = Dataset::open(dir.string(), {"image"});
     CHECK(garbage.status().code() == ErrorCode::kInvalidInput);
     CHECK(mentions(garbage.status(), "b.png' is not a PNG, JPEG or BMP image"));
+    // A JPEG that ends inside a marker segment it skips over (this once made the marker search spin forever).
+    std::ofstream(dir / "c.jpg", std::ios::binary) << std::string("\xff\xd8\xff\xe0\x00\x10", 6);
     ImageOptions skip;
     skip.skip_bad = true;
     Result<Dataset> skipped = Dataset::open(dir.string(), {"image"}, skip);
     REQUIRE(skipped.ok());
     CHECK(skipped->samples() == 1);
+    REQUIRE(skipped->skipped().size() == 2);
+    CHECK(mentions(Status(ErrorCode::kInvalidInput, skipped->skipped()[1]), "c.jpg"));
     std::filesystem::remove_all(dir);
 }
 
