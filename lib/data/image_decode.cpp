@@ -108,8 +108,9 @@ Result<DecodedImage> decode_image(const std::string& path, int channels) {
     if (!file.is_open()) return open_error(path);
     int width = 0, height = 0, file_channels = 0;
     DecodedImage image;
-    image.pixels = {stbi_load_from_callbacks(&CallbackFile::callbacks, &file, &width, &height, &file_channels, channels),
-                    &stbi_image_free};
+    stbi_uc* pixels =
+        stbi_load_from_callbacks(&CallbackFile::callbacks, &file, &width, &height, &file_channels, channels);
+    image.pixels = {pixels, &stbi_image_free};
     if (!image.pixels) return decode_error(path);
     if (file.read_past_end()) return invalid_input("image '" + path + "' is truncated");
     image.height = height;

@@ -31,10 +31,10 @@ bool is_image_file_name(const std::string& path);
 /// Reads only the header. A missing file, another format or a malformed header is kInvalidInput naming the file.
 Result<ImageInfo> probe_image(const std::string& path);
 
-/// Decodes the whole image (top row first; EXIF orientation is not applied) to `channels` channels (1: gray, 3: RGB; stb_image converts: alpha is dropped, gray is
-/// replicated, RGB becomes gray with its own integer weights, so ask for 1 only from gray files). 16-bit PNGs are
-/// reduced to 8 bits. A file that ends before its pixel data does (which stb_image itself would fill with zeros),
-/// or that does not decode, is kInvalidInput naming the file.
+/// Decodes the whole image (top row first; EXIF orientation is not applied) to `channels` channels (1: gray, 3: RGB;
+/// stb_image converts: alpha is dropped, gray is replicated, RGB becomes gray with its own integer weights, so ask
+/// for 1 only from gray files). 16-bit PNGs are reduced to 8 bits. A file that ends before its pixel data does
+/// (which stb_image itself would fill with zeros), or that does not decode, is kInvalidInput naming the file.
 Result<DecodedImage> decode_image(const std::string& path, int channels);
 
 }  // namespace pare

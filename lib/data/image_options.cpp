@@ -98,8 +98,11 @@ bool ImageOptions::is_default() const {
 }
 
 Status ImageOptions::validate() const {
-    for (const auto& [value, flag] : {std::pair<ImageSize, const char*>{size, "--image-size"}, {resize_size, "--resize-size"}}) {
-        if (!value.empty() && (value.height < 1 || value.width < 1 || value.height > kMaxSide || value.width > kMaxSide)) {
+    using NamedSize = std::pair<ImageSize, const char*>;
+    for (const auto& [value, flag] : {NamedSize{size, "--image-size"}, NamedSize{resize_size, "--resize-size"}}) {
+        const bool in_range =
+            value.height >= 1 && value.width >= 1 && value.height <= kMaxSide && value.width <= kMaxSide;
+        if (!value.empty() && !in_range) {
             return usage_error(std::string(flag) + " " + size_text(value) + " is not a size in 1.." +
                                std::to_string(kMaxSide));
         }
@@ -114,7 +117,8 @@ Status ImageOptions::validate() const {
     }
     if (!std::isfinite(scale) || scale == 0) return usage_error("--scale must be a finite non-zero number");
     if (!std::isfinite(pad_value)) return usage_error("--pad-value must be a finite number");
-    for (const auto& [values, flag] : {std::pair<const std::vector<double>*, const char*>{&mean, "--mean"}, {&std, "--std"}}) {
+    using NamedList = std::pair<const std::vector<double>*, const char*>;
+    for (const auto& [values, flag] : {NamedList{&mean, "--mean"}, NamedList{&std, "--std"}}) {
         if (!values->empty() && values->size() != 1 && static_cast<int64_t>(values->size()) != channels()) {
             return usage_error(std::string(flag) + " has " + std::to_string(values->size()) + " values but --color " +
                                kColorNames[static_cast<int>(color)] + " gives " +

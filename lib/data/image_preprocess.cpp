@@ -104,7 +104,8 @@ void preprocess_image(const uint8_t* pixels, int64_t height, int64_t width, int 
         std[c] = at(options.std, 1.0);
     }
     const bool weighted_gray = options.color == ColorMode::kGray && channels == 3;
-    const int source_channel[3] = {options.color == ColorMode::kBgr ? 2 : 0, 1, options.color == ColorMode::kBgr ? 0 : 2};
+    const bool bgr = options.color == ColorMode::kBgr;
+    const int source_channel[3] = {bgr ? 2 : 0, 1, bgr ? 0 : 2};
     const int64_t plane = geometry.height * geometry.width;
     const bool nchw = options.layout == ImageLayout::kNchw;
     double value[3] = {0.0, 0.0, 0.0};

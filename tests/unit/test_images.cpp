@@ -56,7 +56,9 @@ ImageOptionStrings sized(const std::string& size) {
     return text;
 }
 
-bool mentions(const Status& status, const std::string& text) { return status.message().find(text) != std::string::npos; }
+bool mentions(const Status& status, const std::string& text) {
+    return status.message().find(text) != std::string::npos;
+}
 
 }  // namespace
 
