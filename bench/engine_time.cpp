@@ -1,11 +1,13 @@
 // Times pare's engine on one model, the counterpart of ort_time.js:
 //
-//   pare_engine_time MODEL BATCH THREADS [SECONDS] [--reference] [--no-optimize] [--kernels]
+//   pare_engine_time MODEL BATCH THREADS [SECONDS] [--reference] [--no-optimize] [--kernels] [--check]
 //
 // Feeds random float32 data to every graph input (the first dimension set to BATCH) and prints one JSON line with
-// the median latency and throughput; --kernels lists the kernel chosen for each node on stderr first.
+// the median latency and throughput; --kernels lists the kernel chosen for each node on stderr first; --check also
+// runs the reference kernels on the unoptimized graph and reports the largest difference of the outputs.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -27,11 +29,12 @@ int main(int argc, char** argv) {
     SessionOptions options;
     options.threads = std::atoi(argv[3]);
     double seconds = 2.0;
-    bool list_kernels = false;
+    bool list_kernels = false, check = false;
     for (int i = 4; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--reference")) options.reference_only = true;
         else if (!std::strcmp(argv[i], "--no-optimize")) options.optimize = false;
         else if (!std::strcmp(argv[i], "--kernels")) list_kernels = true;
+        else if (!std::strcmp(argv[i], "--check")) check = true;
         else seconds = std::atof(argv[i]);
     }
     auto loaded = load_model(path);
@@ -64,6 +67,34 @@ int main(int argc, char** argv) {
     if (list_kernels) {
         for (const auto& [node, kernel] : (*session)->kernel_choices()) std::fprintf(stderr, "%-50s %s\n", node.c_str(), kernel.c_str());
     }
+    double max_diff = 0.0;
+    if (check) {
+        SessionOptions reference_options = options;
+        reference_options.reference_only = true;
+        auto reference = Session::create(model, shapes, reference_options);
+        if (!reference.ok()) {
+            std::fprintf(stderr, "reference: %s\n", reference.status().message().c_str());
+            return 4;
+        }
+        auto expected = (*reference)->run(inputs);
+        auto actual = (*session)->run(inputs);
+        if (!expected.ok() || !actual.ok()) {
+            std::fprintf(stderr, "%s\n", (expected.ok() ? actual.status() : expected.status()).message().c_str());
+            return 1;
+        }
+        for (size_t o = 0; o < actual->size(); ++o) {
+            const Tensor& a = (*actual)[o];
+            const Tensor& e = (*expected)[o];
+            if (a.shape() != e.shape()) {
+                std::fprintf(stderr, "output %zu: shape %s, reference %s\n", o, shape_to_string(a.shape()).c_str(),
+                             shape_to_string(e.shape()).c_str());
+                return 1;
+            }
+            for (int64_t i = 0; i < a.numel(); ++i) {
+                max_diff = std::max(max_diff, std::fabs(a.element_as_double(i) - e.element_as_double(i)));
+            }
+        }
+    }
     using clock = std::chrono::steady_clock;
     for (int i = 0; i < 5; ++i) {
         auto result = (*session)->run(inputs);
@@ -80,12 +111,13 @@ int main(int argc, char** argv) {
         times.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
     }
     std::sort(times.begin(), times.end());
-    const double median = times[times.size() / 2];
+    const double median = times[times.size() / 2], best = times.front();
     std::string name = path.substr(path.find_last_of('/') + 1);
     name = name.substr(0, name.rfind(".onnx"));
     std::printf("{\"engine\":\"pare%s\",\"model\":\"%s\",\"batch\":%lld,\"threads\":%d,\"median_ms\":%.4f,"
-                "\"samples_per_s\":%.1f,\"runs\":%zu}\n",
+                "\"min_ms\":%.4f,\"samples_per_s\":%.1f,\"best_samples_per_s\":%.1f,\"runs\":%zu%s}\n",
                 options.reference_only ? "-reference" : "", name.c_str(), static_cast<long long>(batch), options.threads,
-                median, batch * 1000.0 / median, times.size());
+                median, best, batch * 1000.0 / median, batch * 1000.0 / best, times.size(),
+                check ? (",\"max_abs_diff\":" + std::to_string(max_diff)).c_str() : "");
     return 0;
 }

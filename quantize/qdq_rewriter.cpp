@@ -217,7 +217,7 @@ private:
             layer.op_type = node.op_type();
             layer.input = node.input(0);
             layer.input_params = params_.at(node.input(0));
-            layer.output = node.output(0);  // provisional: describe_output() resolves it once activations are in
+            layer.node_output = node.output(0);
         }
         auto weight = float_constant(graph_, graph_.nodes[index].input(1));
         if (!weight) return layer;  // activation x activation MatMul: both inputs are quantized activations
@@ -255,8 +255,7 @@ private:
     // Which quantized tensor carries this layer's output: the output itself, or a following Relu/Clip's output
     // when that activation was folded into the quantizer. Empty when the output stays float.
     void describe_output(QuantizedLayer& layer) const {
-        const std::string output = layer.output;
-        layer.output.clear();
+        const std::string& output = layer.node_output;
         if (params_.count(output)) {
             layer.output = output;
         } else if (auto it = quantizer_source_.find(output); it != quantizer_source_.end()) {

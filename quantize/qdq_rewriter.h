@@ -39,6 +39,7 @@ struct QuantizedLayer {
     std::vector<QuantParams> weight_params;
     std::string input;               // quantized activation input
     QuantParams input_params;
+    std::string node_output;         // the layer's own output tensor in the float model
     std::string output;              // quantized output tensor ("" when the output stays float)
     QuantParams output_params;
     std::string absorbed_activation; // "Relu" when a following Relu/Clip was folded into the output quantizer

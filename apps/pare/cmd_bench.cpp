@@ -22,7 +22,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 // "name=1x3x224x224" -> (name, shape).
 Result<std::pair<std::string, Shape>> parse_shape_flag(const std::string& text) {
@@ -50,9 +52,13 @@ Tensor random_tensor(DType dtype, const Shape& shape, std::mt19937_64& rng) {
     double* dst = values.data<double>();
     for (int64_t i = 0; i < values.numel(); ++i) {
         const double unit = static_cast<double>(rng() >> 11) * 0x1.0p-53;
-        if (dtype_is_float(dtype)) dst[i] = unit * 2.0 - 1.0;
-        else if (dtype == DType::kBool) dst[i] = unit < 0.5 ? 0.0 : 1.0;
-        else dst[i] = static_cast<double>(static_cast<int>(unit * 10.0));
+        if (dtype_is_float(dtype)) {
+            dst[i] = unit * 2.0 - 1.0;
+        } else if (dtype == DType::kBool) {
+            dst[i] = unit < 0.5 ? 0.0 : 1.0;
+        } else {
+            dst[i] = static_cast<double>(static_cast<int>(unit * 10.0));
+        }
     }
     return dtype == DType::kF64 ? values : values.cast(dtype);
 }
@@ -69,7 +75,9 @@ Result<std::vector<Shape>> bench_shapes(const ModelRunner& runner, const std::ma
             continue;
         }
         const ValueType& type = runner.input_types()[i];
-        if (!type.has_shape) return usage_error("input '" + name + "' has no declared shape: give --shape " + name + "=...");
+        if (!type.has_shape) {
+            return usage_error("input '" + name + "' has no declared shape: give --shape " + name + "=...");
+        }
         Shape shape = type.shape;
         if (!shape.empty() && shape[0] < 0) shape[0] = batch;
         for (size_t d = 0; d < shape.size(); ++d) {
@@ -90,8 +98,8 @@ void print_summary(const nlohmann::ordered_json& r, std::ostream& out) {
     for (const auto& input : config["inputs"]) {
         std::string shape;
         for (const auto& d : input["shape"]) shape += (shape.empty() ? "" : "x") + std::to_string(d.get<int64_t>());
-        out << "input " << input["name"].get<std::string>() << ": " << input["dtype"].get<std::string>() << " "
-            << shape << "\n";
+        out << "input " << input["name"].get<std::string>() << ": " << input["dtype"].get<std::string>() << " " << shape
+            << "\n";
     }
     out << "inputs from " << config["input_source"].get<std::string>()
         << (config["input_source"] == "random" ? " (seed " + std::to_string(config["seed"].get<uint64_t>()) + ")" : "")
@@ -100,8 +108,8 @@ void print_summary(const nlohmann::ordered_json& r, std::ostream& out) {
     const auto& latency = r["latency"];
     out << "latency: mean " << format_number("%.3f", latency["mean_ms"]) << " ms, p50 "
         << format_number("%.3f", latency["p50_ms"]) << " ms, p90 " << format_number("%.3f", latency["p90_ms"])
-        << " ms (min " << format_number("%.3f", latency["min_ms"]) << ", max " << format_number("%.3f", latency["max_ms"])
-        << ")\n";
+        << " ms (min " << format_number("%.3f", latency["min_ms"]) << ", max "
+        << format_number("%.3f", latency["max_ms"]) << ")\n";
     out << "throughput: " << format_number("%.1f", latency["samples_per_s"]) << " samples/s\n";
 }
 
@@ -152,7 +160,8 @@ Status run_bench(const BenchOptions& options, const GlobalOptions& global) {
     } else {
         PARE_ASSIGN_OR_RETURN(std::vector<Shape> shapes, bench_shapes(runner, given, batch));
         std::mt19937_64 rng(global.seed);
-        for (size_t i = 0; i < shapes.size(); ++i) inputs.push_back(random_tensor(runner.input_types()[i].dtype, shapes[i], rng));
+        for (size_t i = 0; i < shapes.size(); ++i)
+            inputs.push_back(random_tensor(runner.input_types()[i].dtype, shapes[i], rng));
     }
     std::vector<Shape> shapes;
     for (const Tensor& input : inputs) shapes.push_back(input.shape());

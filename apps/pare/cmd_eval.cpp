@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <set>
 #include <optional>
+#include <set>
 
 #include "common.h"
 #include "core/progress.h"
@@ -23,7 +23,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 /// A value both models compute under the same name, and its error so far.
 struct LayerError {
@@ -76,8 +78,17 @@ struct Evaluated {
         const auto start = Clock::now();
         PARE_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, runner->run(batch));
         const double seconds = seconds_since(start);
+        const int64_t rows = batch[0].dim(0);
         run_seconds += seconds;
-        batch_ms.emplace_back(batch[0].dim(0), seconds * 1e3);
+        batch_ms.emplace_back(rows, seconds * 1e3);
+        // A padded batch (fixed batch size): compare only the real samples' intermediate values.
+        const int64_t padded = runner->fixed_batch();
+        for (auto& [name, value] : capture.values) {
+            if (padded <= rows || value.rank() == 0 || value.dim(0) != padded) continue;
+            Shape shape = value.shape();
+            shape[0] = rows;
+            value = Tensor(value.dtype(), shape, value.buffer(), value.offset());
+        }
         return outputs;
     }
 
@@ -127,7 +138,7 @@ struct Comparison {
 struct EvalRun {
     int64_t batch = 0;
     int64_t samples = 0;
-    bool scored = false;             // output 0 holds class scores
+    bool scored = false;  // output 0 holds class scores
     std::vector<int64_t> predictions;
     std::optional<Comparison> comparison;
 };
@@ -135,9 +146,8 @@ struct EvalRun {
 Status evaluate(Dataset& dataset, const std::vector<int64_t>& labels, Evaluated& model, Evaluated* reference,
                 bool need_scores, EvalRun& run) {
     Progress progress("eval", dataset.samples());
-    for (int64_t start = 0; start < dataset.samples(); start += run.batch) {
-        const int64_t count = std::min(run.batch, dataset.samples() - start);
-        PARE_ASSIGN_OR_RETURN(std::vector<Tensor> batch, dataset.read(start, count));
+    return dataset.for_each_batch(run.batch, [&](int64_t start, const std::vector<Tensor>& batch) -> Status {
+        const int64_t count = batch[0].dim(0);
         PARE_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, model.run(batch));
         const std::string what = "output '" + model.runner->output_names()[0] + "' of '" + model.path + "'";
         Result<ScoreRows> scores = score_rows(outputs[0], what);
@@ -159,14 +169,18 @@ Status evaluate(Dataset& dataset, const std::vector<int64_t>& labels, Evaluated&
             }
             Comparison& comparison = *run.comparison;
             for (size_t o = 0; o < outputs.size(); ++o) {
-                PARE_RETURN_IF_ERROR(comparison.outputs[o].add(expected[o], outputs[o]).with_context(
-                    "output " + std::to_string(o) + " of '" + model.path + "'"));
+                PARE_RETURN_IF_ERROR(comparison.outputs[o]
+                                         .add(expected[o], outputs[o])
+                                         .with_context("output " + std::to_string(o) + " of '" + model.path + "'"));
             }
             if (run.scored) {
-                PARE_ASSIGN_OR_RETURN(ScoreRows expected_scores, score_rows(expected[0], "output 0 of '" + reference->path + "'"));
+                PARE_ASSIGN_OR_RETURN(ScoreRows expected_scores,
+                                      score_rows(expected[0], "output 0 of '" + reference->path + "'"));
                 PARE_RETURN_IF_ERROR(comparison.agreement.add(expected_scores, *scores));
                 PARE_RETURN_IF_ERROR(comparison.kl.add(expected_scores, *scores));
-                if (!labels.empty()) PARE_RETURN_IF_ERROR(reference->accuracy.add(expected_scores, labels.data() + start));
+                if (!labels.empty()) {
+                    PARE_RETURN_IF_ERROR(reference->accuracy.add(expected_scores, labels.data() + start));
+                }
             }
             for (LayerError& layer : comparison.layers) {
                 auto mine = model.capture.values.find(layer.value);
@@ -178,8 +192,8 @@ Status evaluate(Dataset& dataset, const std::vector<int64_t>& labels, Evaluated&
         }
         run.samples += count;
         progress.advance(count);
-    }
-    return Status();
+        return Status();
+    });
 }
 
 nlohmann::ordered_json top_json(const AccuracyCounter& accuracy) {
@@ -203,7 +217,9 @@ nlohmann::ordered_json latency_section(const Evaluated& model, const Evaluated* 
     return latency;
 }
 
-std::string percent(double fraction) { return format_number("%.2f%%", fraction * 100.0); }
+std::string percent(double fraction) {
+    return format_number("%.2f%%", fraction * 100.0);
+}
 
 // A report number for the summary; null (NaN in the data) prints as "n/a".
 std::string num(const char* format, const nlohmann::ordered_json& value) {
@@ -226,8 +242,9 @@ void print_summary(const nlohmann::ordered_json& r, std::ostream& out) {
     if (r["inputs"].contains("reference")) {
         out << "reference: " << r["inputs"]["reference"]["path"].get<std::string>() << "\n";
         if (accuracy.contains("before")) {
-            out << "accuracy: top-1 " << percent(accuracy["before"]["top1"]) << " -> " << percent(accuracy["after"]["top1"])
-                << " (drop " << format_number("%.2f", accuracy["top1_drop_points"].get<double>() + 0.0) << " points), top-5 "
+            out << "accuracy: top-1 " << percent(accuracy["before"]["top1"]) << " -> "
+                << percent(accuracy["after"]["top1"]) << " (drop "
+                << format_number("%.2f", accuracy["top1_drop_points"].get<double>() + 0.0) << " points), top-5 "
                 << percent(accuracy["before"]["top5"]) << " -> " << percent(accuracy["after"]["top5"]) << "\n";
         }
         if (accuracy.contains("agreement")) {
@@ -250,10 +267,9 @@ void print_summary(const nlohmann::ordered_json& r, std::ostream& out) {
         }
     }
     const auto& latency = r["latency"];
-    out << "latency per batch of " << latency["batch"] << ": mean " << num("%.3f", latency["mean_ms"])
-        << " ms, p50 " << num("%.3f", latency["p50_ms"]) << " ms, p90 "
-        << num("%.3f", latency["p90_ms"]) << " ms; " << num("%.1f", latency["samples_per_s"])
-        << " samples/s\n";
+    out << "latency per batch of " << latency["batch"] << ": mean " << num("%.3f", latency["mean_ms"]) << " ms, p50 "
+        << num("%.3f", latency["p50_ms"]) << " ms, p90 " << num("%.3f", latency["p90_ms"]) << " ms; "
+        << num("%.1f", latency["samples_per_s"]) << " samples/s\n";
     if (latency.contains("reference")) {
         out << "reference latency: mean " << num("%.3f", latency["reference"]["mean_ms"]) << " ms; "
             << num("%.1f", latency["reference"]["samples_per_s"]) << " samples/s\n";
@@ -262,7 +278,7 @@ void print_summary(const nlohmann::ordered_json& r, std::ostream& out) {
 
 }  // namespace
 
-Status run_eval(const EvalOptions& options, const GlobalOptions& global) {
+Status evaluate_into_report(const EvalOptions& options, const GlobalOptions& global, Report& report) {
     const auto started = Clock::now();
     if (options.per_layer && options.compare.empty()) return usage_error("--per-layer needs --compare REF");
     if (options.batch < 0 || options.limit < 0) return usage_error("--batch and --limit must not be negative");
@@ -301,6 +317,7 @@ Status run_eval(const EvalOptions& options, const GlobalOptions& global) {
         PARE_RETURN_IF_ERROR(
             dataset.check_against(reference->runner->input_types()).with_context("'" + options.compare + "'"));
     }
+    if (dataset.samples() == 0) return invalid_input("data '" + options.data + "' holds no samples");
     std::vector<int64_t> labels;
     if (!options.labels.empty()) {
         PARE_ASSIGN_OR_RETURN(labels, read_labels(options.labels));
@@ -318,18 +335,21 @@ Status run_eval(const EvalOptions& options, const GlobalOptions& global) {
     const bool need_scores = !labels.empty() || !options.predictions.empty();
     PARE_RETURN_IF_ERROR(evaluate(dataset, labels, *model, reference.get(), need_scores, run));
     if (!options.predictions.empty()) {
-        PARE_RETURN_IF_ERROR(write_npy(options.predictions,
-                                       tensor_from_vector(run.predictions, {static_cast<int64_t>(run.predictions.size())})));
+        PARE_RETURN_IF_ERROR(write_npy(
+            options.predictions, tensor_from_vector(run.predictions, {static_cast<int64_t>(run.predictions.size())})));
     }
 
-    Report report("eval", global.argv);
     report.set_input_model(model->loaded, model->stats);
     if (reference) report.set_input_model(reference->loaded, reference->stats, "reference");
     PARE_RETURN_IF_ERROR(report.set_input_data(dataset));
     if (!labels.empty()) PARE_RETURN_IF_ERROR(report.set_input_labels(options.labels, dataset.samples()));
     auto& json = report.json();
-    json["config"] = {{"batch", run.batch},         {"limit", options.limit},     {"per_layer", options.per_layer},
-                      {"device", global.device},    {"threads", omp_get_max_threads()}, {"seed", global.seed},
+    json["config"] = {{"batch", run.batch},
+                      {"limit", options.limit},
+                      {"per_layer", options.per_layer},
+                      {"device", global.device},
+                      {"threads", omp_get_max_threads()},
+                      {"seed", global.seed},
                       {"predictions", options.predictions.empty() ? nlohmann::ordered_json(nullptr)
                                                                   : nlohmann::ordered_json(options.predictions)}};
     nlohmann::ordered_json accuracy;
@@ -376,11 +396,18 @@ Status run_eval(const EvalOptions& options, const GlobalOptions& global) {
         json["accuracy"] = accuracy;
     }
     report.set_timing("load", load_seconds);
-    report.set_timing("compile", model->runner->compile_seconds() + (reference ? reference->runner->compile_seconds() : 0));
+    report.set_timing("compile",
+                      model->runner->compile_seconds() + (reference ? reference->runner->compile_seconds() : 0));
     report.set_timing("run", model->run_seconds);
     if (reference) report.set_timing("reference_run", reference->run_seconds);
     report.set_timing("total", seconds_since(started));
     json["latency"] = latency_section(*model, reference.get(), run.batch, run.samples);
+    return Status();
+}
+
+Status run_eval(const EvalOptions& options, const GlobalOptions& global) {
+    Report report("eval", global.argv);
+    PARE_RETURN_IF_ERROR(evaluate_into_report(options, global, report));
     return emit_report(report, global, false, [&](std::ostream& out) { print_summary(report.json(), out); });
 }
 

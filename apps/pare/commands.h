@@ -9,6 +9,8 @@
 
 namespace pare {
 
+class Report;
+
 /// Flags every subcommand takes.
 struct GlobalOptions {
     int threads = 0;  // 0: all cores
@@ -29,21 +31,51 @@ struct InspectOptions {
 struct EvalOptions {
     std::string model;
     std::string data;
-    std::string labels;          // "" none
-    std::string compare;         // reference model, "" none
-    int64_t batch = 0;           // 0: the model's fixed batch, else 32
-    int64_t limit = 0;           // 0: every sample
+    std::string labels;   // "" none
+    std::string compare;  // reference model, "" none
+    int64_t batch = 0;    // 0: the model's fixed batch, else 32
+    int64_t limit = 0;    // 0: every sample
     bool per_layer = false;
-    std::string predictions;     // .npy of top-1 classes to write, "" none
+    std::string predictions;  // .npy of top-1 classes to write, "" none
 };
 
 struct BenchOptions {
     std::string model;
-    int64_t batch = 0;           // 0: the model's fixed batch, else 1
+    int64_t batch = 0;  // 0: the model's fixed batch, else 1
     int64_t warmup = 5;
     int64_t repeat = 50;
     std::vector<std::string> shapes;  // "name=1x3x224x224"
-    std::string data;            // "" random inputs
+    std::string data;                 // "" random inputs
+};
+
+struct QuantizeOptions {
+    std::string model;
+    std::string output;              // -o
+    std::string data;                // calibration data, or
+    std::string table;               // a calibration table from pare calibrate
+    std::string scheme = "int8";
+    std::string activations = "u8";  // u8 (asymmetric) or s8-symmetric
+    int activation_bits = 8;
+    std::string weights = "per-channel";
+    std::string calibration = "percentile";
+    double percentile = 99.999;
+    std::vector<std::string> exclude;  // node names, op types or regular expressions over node names
+    std::string eval_data;
+    std::string labels;
+    int64_t batch = 64;
+    int64_t limit = 0;               // evaluation samples (0: all)
+};
+
+struct CalibrateOptions {
+    std::string model;
+    std::string data;
+    std::string output;          // the calibration table (-o)
+    std::string method = "entropy";
+    int64_t batch = 64;
+    int64_t samples = 0;         // 0: every sample
+    double percentile = 99.999;
+    int bits = 8;
+    bool per_channel = false;
 };
 
 /// Applies the global flags that configure the process: thread count, progress bars.
@@ -51,6 +83,11 @@ void apply_global_options(const GlobalOptions& global);
 
 Status run_inspect(const InspectOptions& options, const GlobalOptions& global);
 Status run_eval(const EvalOptions& options, const GlobalOptions& global);
+/// The work of `pare eval` without printing: fills the report's inputs, config, accuracy, outputs, layers, timing
+/// and latency sections (other commands reuse it to measure what they wrote).
+Status evaluate_into_report(const EvalOptions& options, const GlobalOptions& global, Report& report);
 Status run_bench(const BenchOptions& options, const GlobalOptions& global);
+Status run_calibrate(const CalibrateOptions& options, const GlobalOptions& global);
+Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global);
 
 }  // namespace pare

@@ -73,7 +73,8 @@ Status emit_report(const Report& report, const GlobalOptions& global, bool repor
         summary(std::cout);
         std::cout.flush();
     }
-    if (!global.report_path.empty() && global.report_path != "-") PARE_RETURN_IF_ERROR(report.write(global.report_path));
+    if (!global.report_path.empty() && global.report_path != "-")
+        PARE_RETURN_IF_ERROR(report.write(global.report_path));
     return Status();
 }
 

@@ -65,6 +65,51 @@ int main(int argc, char** argv) {
     bench_cmd->add_option("--shape", bench.shapes, "Input shape NAME=D1xD2x... (for dynamic dimensions); repeatable");
     bench_cmd->add_option("--data", bench.data, "Take the inputs from the first batch of this dataset");
 
+    pare::CalibrateOptions calibrate;
+    CLI::App* calibrate_cmd = app.add_subcommand("calibrate", "Collect activation ranges on data into a calibration table");
+    calibrate_cmd->add_option("model", calibrate.model, "ONNX model file")->required();
+    calibrate_cmd->add_option("--data", calibrate.data, "Calibration inputs: .npy, .npz or an ONNX test-data folder")
+        ->required();
+    calibrate_cmd->add_option("-o,--output", calibrate.output, "Calibration table to write (JSON)")->required();
+    calibrate_cmd->add_option("--method", calibrate.method, "Range method the summary reports (the table has all four)")
+        ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}))
+        ->capture_default_str();
+    calibrate_cmd->add_option("--batch", calibrate.batch, "Samples per batch")->capture_default_str();
+    calibrate_cmd->add_option("--samples", calibrate.samples, "Use only the first N samples (0: all)")->capture_default_str();
+    calibrate_cmd->add_option("--percentile", calibrate.percentile, "Percentile for the percentile method")
+        ->check(CLI::Range(50.0, 100.0))
+        ->capture_default_str();
+    calibrate_cmd->add_option("--bits", calibrate.bits, "Target bit width for the entropy and mse methods")
+        ->check(CLI::Range(2, 16))
+        ->capture_default_str();
+    calibrate_cmd->add_flag("--per-channel", calibrate.per_channel, "Also record min/max per channel (axis 1)");
+
+    pare::QuantizeOptions quantize;
+    CLI::App* quantize_cmd = app.add_subcommand("quantize", "Quantize to portable QDQ ONNX, measured against the float model");
+    quantize_cmd->add_option("model", quantize.model, "Float ONNX model")->required();
+    quantize_cmd->add_option("-o,--output", quantize.output, "Quantized model to write ('-': stdout)")->required();
+    quantize_cmd->add_option("--data", quantize.data, "Calibration inputs (.npy, .npz, ONNX test-data folder)");
+    quantize_cmd->add_option("--table", quantize.table, "Calibration table from pare calibrate (instead of --data)");
+    quantize_cmd->add_option("--scheme", quantize.scheme, "int8 or int16")->capture_default_str();
+    quantize_cmd->add_option("--activations", quantize.activations, "u8 (asymmetric) or s8-symmetric")
+        ->capture_default_str();
+    quantize_cmd->add_option("--activation-bits", quantize.activation_bits, "8 or 16")
+        ->check(CLI::IsMember({8, 16}))
+        ->capture_default_str();
+    quantize_cmd->add_option("--weights", quantize.weights, "per-channel or per-tensor")->capture_default_str();
+    quantize_cmd->add_option("--calibration", quantize.calibration, "Range method: minmax, percentile, entropy, mse")
+        ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}))
+        ->capture_default_str();
+    quantize_cmd->add_option("--percentile", quantize.percentile, "Percentile for --calibration percentile")
+        ->check(CLI::Range(50.0, 100.0))
+        ->capture_default_str();
+    quantize_cmd->add_option("--exclude", quantize.exclude, "Keep in float: node names, op types or regexes")
+        ->delimiter(',');
+    quantize_cmd->add_option("--eval-data", quantize.eval_data, "Evaluation inputs: measure the written model");
+    quantize_cmd->add_option("--labels", quantize.labels, "Labels of the evaluation data (top-1/top-5)");
+    quantize_cmd->add_option("--batch", quantize.batch, "Samples per batch")->capture_default_str();
+    quantize_cmd->add_option("--limit", quantize.limit, "Evaluate on the first N samples (0: all)")->capture_default_str();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -84,6 +129,8 @@ int main(int argc, char** argv) {
         if (inspect_cmd->parsed()) status = pare::run_inspect(inspect, global);
         if (eval_cmd->parsed()) status = pare::run_eval(eval, global);
         if (bench_cmd->parsed()) status = pare::run_bench(bench, global);
+        if (calibrate_cmd->parsed()) status = pare::run_calibrate(calibrate, global);
+        if (quantize_cmd->parsed()) status = pare::run_quantize(quantize, global);
         return status.ok() ? 0 : report_failure(status);
     } catch (const std::bad_alloc&) {
         return report_failure(pare::internal_error("out of memory"));

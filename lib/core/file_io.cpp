@@ -99,17 +99,6 @@ Status write_file_atomic(const std::string& path, const std::string& bytes) {
     return file.commit();
 }
 
-Status check_output_distinct(const std::string& output, const std::vector<std::string>& inputs) {
-    if (output == "-") return Status();
-    for (const auto& input : inputs) {
-        if (input != "-" && (input == output || same_file(input, output))) {
-            return usage_error("output '" + output + "' is the same file as input '" + input +
-                               "'; pare never overwrites its input");
-        }
-    }
-    return Status();
-}
-
 std::string parent_directory(const std::string& path) {
     const size_t slash = path.find_last_of('/');
     if (slash == std::string::npos) return ".";

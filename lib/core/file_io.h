@@ -39,9 +39,6 @@ private:
 /// Writes `bytes` to `path` atomically ("-" for stdout).
 Status write_file_atomic(const std::string& path, const std::string& bytes);
 
-/// Refuses an output path that names an input file (the input model is never modified). "-" never clashes.
-Status check_output_distinct(const std::string& output, const std::vector<std::string>& inputs);
-
 /// The directory part of a path ("." when there is none).
 std::string parent_directory(const std::string& path);
 

@@ -15,7 +15,9 @@ constexpr int kBarWidth = 30;
 
 }  // namespace
 
-void set_progress_mode(ProgressMode mode) { g_mode = mode; }
+void set_progress_mode(ProgressMode mode) {
+    g_mode = mode;
+}
 
 ProgressMode parse_progress_mode(const std::string& text) {
     if (text == "always") return ProgressMode::kAlways;
@@ -31,7 +33,9 @@ Progress::Progress(std::string label, int64_t total)
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+    finish();
+}
 
 void Progress::advance(int64_t units) {
     done_ += units;

@@ -17,7 +17,7 @@ void set_progress_mode(ProgressMode mode);
 ProgressMode parse_progress_mode(const std::string& text);
 
 class Progress {
-public:
+  public:
     /// A bar counting up to `total` units, labelled `label`.
     Progress(std::string label, int64_t total);
     ~Progress();
@@ -29,7 +29,7 @@ public:
     /// Clears the bar's line (also done by the destructor).
     void finish();
 
-private:
+  private:
     void draw();
     std::string label_;
     int64_t total_;

@@ -36,10 +36,14 @@ struct Sha256::State {
     ~State() { EVP_MD_CTX_free(context); }
 };
 
-Sha256::Sha256() : state_(new State()) { EVP_DigestInit_ex(state_->context, EVP_sha256(), nullptr); }
+Sha256::Sha256() : state_(new State()) {
+    EVP_DigestInit_ex(state_->context, EVP_sha256(), nullptr);
+}
 Sha256::~Sha256() = default;
 
-void Sha256::update(const void* data, size_t bytes) { EVP_DigestUpdate(state_->context, data, bytes); }
+void Sha256::update(const void* data, size_t bytes) {
+    EVP_DigestUpdate(state_->context, data, bytes);
+}
 
 Status Sha256::update_from_file(const std::string& path) {
     std::FILE* file = std::fopen(path.c_str(), "rb");

@@ -13,7 +13,7 @@ std::string sha256_hex(const std::string& bytes);
 
 /// Incremental SHA-256, for inputs too large to hold in memory.
 class Sha256 {
-public:
+  public:
     Sha256();
     ~Sha256();
     Sha256(const Sha256&) = delete;
@@ -25,7 +25,7 @@ public:
     /// Lower-case hex digest; the hasher is finished afterwards.
     std::string hex_digest();
 
-private:
+  private:
     struct State;
     std::unique_ptr<State> state_;
 };

@@ -174,7 +174,7 @@ bool Tensor::equals(const Tensor& other) const {
 std::vector<int64_t> tensor_to_int64s(const Tensor& t) {
     std::vector<int64_t> values(static_cast<size_t>(t.numel()));
     if (t.dtype() == DType::kI64) {
-        std::memcpy(values.data(), t.raw(), values.size() * sizeof(int64_t));
+        if (!values.empty()) std::memcpy(values.data(), t.raw(), values.size() * sizeof(int64_t));  // data() may be null
         return values;
     }
     for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<int64_t>(t.element_as_double(i));

@@ -134,8 +134,12 @@ Result<Dataset> Dataset::open(const std::string& path, const std::vector<std::st
     return dataset;
 }
 
-DType Dataset::dtype(size_t input) const { return readers_[input]->dtype(); }
-const Shape& Dataset::shape(size_t input) const { return readers_[input]->shape(); }
+DType Dataset::dtype(size_t input) const {
+    return readers_[input]->dtype();
+}
+const Shape& Dataset::shape(size_t input) const {
+    return readers_[input]->shape();
+}
 
 void Dataset::set_limit(int64_t limit) {
     samples_ = limit > 0 ? std::min(limit, total_samples_) : total_samples_;
@@ -189,11 +193,12 @@ Status Dataset::check_against(const std::vector<ValueType>& model_inputs) const 
         bool match = want.shape.size() == have.size();
         for (size_t d = 1; match && d < have.size(); ++d) match = want.shape[d] < 0 || want.shape[d] == have[d];
         if (!match) {
+            // Dims as the model declares them: numbers, symbols ("N"), or "?".
             std::string declared = "[";
             for (size_t d = 0; d < want.shape.size(); ++d) {
-                if (d) declared += ", ";
-                if (want.shape[d] >= 0) declared += std::to_string(want.shape[d]);
-                else declared += d < want.symbolic_dims.size() && !want.symbolic_dims[d].empty() ? want.symbolic_dims[d] : "?";
+                const bool symbolic = d < want.symbolic_dims.size() && !want.symbolic_dims[d].empty();
+                declared += d ? ", " : "";
+                declared += want.shape[d] >= 0 ? std::to_string(want.shape[d]) : symbolic ? want.symbolic_dims[d] : "?";
             }
             return invalid_input("input '" + input_names_[i] + "': the model expects shape " + declared +
                                  "] but the data has shape " + shape_to_string(have));
@@ -218,6 +223,16 @@ Result<std::vector<Tensor>> Dataset::read(int64_t start, int64_t count) {
     return batch;
 }
 
+Status Dataset::for_each_batch(int64_t batch_size,
+                               const std::function<Status(int64_t start, const std::vector<Tensor>& batch)>& visit) {
+    if (batch_size <= 0) return usage_error("the batch size must be positive");
+    for (int64_t start = 0; start < samples_; start += batch_size) {
+        PARE_ASSIGN_OR_RETURN(std::vector<Tensor> batch, read(start, std::min(batch_size, samples_ - start)));
+        PARE_RETURN_IF_ERROR(visit(start, batch));
+    }
+    return Status();
+}
+
 Result<std::vector<int64_t>> read_labels(const std::string& path) {
     PARE_ASSIGN_OR_RETURN(Tensor labels, read_npy(path));
     const bool column = labels.rank() == 2 && labels.dim(1) == 1;
@@ -226,7 +241,8 @@ Result<std::vector<int64_t>> read_labels(const std::string& path) {
                              "; expected [N] or [N, 1]");
     }
     if (labels.dtype() != DType::kI64 && labels.dtype() != DType::kI32) {
-        return invalid_input("labels '" + path + "' are " + dtype_onnx_name(labels.dtype()) + "; expected int64 or int32");
+        return invalid_input("labels '" + path + "' are " + dtype_onnx_name(labels.dtype()) +
+                             "; expected int64 or int32");
     }
     return tensor_to_int64s(labels);
 }

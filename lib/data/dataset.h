@@ -8,6 +8,7 @@
 // -1, the read order after set_order and set_limit). read(start, count) takes positions.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,7 +20,7 @@
 namespace pare {
 
 class Dataset {
-public:
+  public:
     /// Opens `path` for a model whose inputs are `input_names` (in graph order). Fails with kInvalidInput when the
     /// data cannot be read or does not provide exactly one array per input with a common sample count. The format
     /// follows the path: a folder of test_data_set_N is ONNX test data, another folder is read for images, .npz and
@@ -81,7 +82,12 @@ public:
     /// Positions [start, start + count) of every input, in input order.
     Result<std::vector<Tensor>> read(int64_t start, int64_t count);
 
-private:
+    /// Reads every sample in order in batches of `batch_size` (the last batch may be smaller) and calls `visit`
+    /// with each batch and the index of its first sample; stops at the first error.
+    Status for_each_batch(int64_t batch_size,
+                          const std::function<Status(int64_t start, const std::vector<Tensor>& batch)>& visit);
+
+  private:
     Dataset();
     Status open_image_data(const std::string& path);
     std::string path_;

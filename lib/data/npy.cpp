@@ -28,7 +28,7 @@ struct HeaderValue {
 };
 
 class HeaderParser {
-public:
+  public:
     explicit HeaderParser(const std::string& text) : text_(text) {}
 
     Result<std::map<std::string, HeaderValue>> parse_dict() {
@@ -48,7 +48,7 @@ public:
         }
     }
 
-private:
+  private:
     Result<HeaderValue> parse_value() {
         HeaderValue value;
         skip_spaces();
@@ -130,14 +130,15 @@ Status parse_descr(const std::string& descr, NpyHeader& header) {
         kind = descr;  // numpy omits the order for some one-byte types, e.g. 'b1'
     }
     static const std::map<std::string, DType> kTypes = {
-        {"f2", DType::kF16}, {"f4", DType::kF32}, {"f8", DType::kF64}, {"i1", DType::kI8},  {"i2", DType::kI16},
-        {"i4", DType::kI32}, {"i8", DType::kI64}, {"u1", DType::kU8},  {"u2", DType::kU16}, {"u4", DType::kU32},
+        {"f2", DType::kF16}, {"f4", DType::kF32},  {"f8", DType::kF64}, {"i1", DType::kI8},  {"i2", DType::kI16},
+        {"i4", DType::kI32}, {"i8", DType::kI64},  {"u1", DType::kU8},  {"u2", DType::kU16}, {"u4", DType::kU32},
         {"u8", DType::kU64}, {"b1", DType::kBool}, {"?", DType::kBool}};
     auto it = kTypes.find(kind);
     if (it == kTypes.end()) {
         const char code = kind.empty() ? '?' : kind[0];
         if (code == 'O') return unsupported("object arrays (dtype '" + descr + "') are not supported");
-        if (code == 'U' || code == 'S' || code == 'a') return unsupported("string arrays (dtype '" + descr + "') are not supported");
+        if (code == 'U' || code == 'S' || code == 'a')
+            return unsupported("string arrays (dtype '" + descr + "') are not supported");
         if (code == 'c') return unsupported("complex arrays (dtype '" + descr + "') are not supported");
         return unsupported("dtype '" + descr + "' is not supported");
     }
@@ -167,7 +168,9 @@ Status parse_header_dict(const std::string& text, NpyHeader& header) {
     return Status();
 }
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+    return std::strerror(errno);
+}
 
 }  // namespace
 
@@ -183,7 +186,8 @@ Result<NpyHeader> read_npy_header(const ReadExact& read, const std::string& what
     if (!read(length_bytes, length_size).ok()) return invalid_input(what + " is truncated inside its header");
     size_t length = 0;
     for (size_t i = length_size; i-- > 0;) length = (length << 8) | length_bytes[i];
-    if (length > kMaxHeaderBytes) return invalid_input(what + ": header length " + std::to_string(length) + " is not plausible");
+    if (length > kMaxHeaderBytes)
+        return invalid_input(what + ": header length " + std::to_string(length) + " is not plausible");
     std::string text(length, '\0');
     if (length && !read(&text[0], length).ok()) return invalid_input(what + " is truncated inside its header");
     NpyHeader header;
@@ -313,7 +317,8 @@ Result<std::string> encode_npy(const Tensor& tensor) {
     const size_t unpadded = kMagicBytes + 4 + dict.size() + 1;
     dict.append((64 - unpadded % 64) % 64, ' ');
     dict += '\n';
-    if (dict.size() > 0xffff) return unsupported("shape " + shape_to_string(tensor.shape()) + " is too long for .npy 1.0");
+    if (dict.size() > 0xffff)
+        return unsupported("shape " + shape_to_string(tensor.shape()) + " is too long for .npy 1.0");
     std::string bytes(kMagic, kMagicBytes);
     bytes += '\x01';
     bytes += '\x00';

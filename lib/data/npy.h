@@ -37,7 +37,7 @@ void byte_swap_elements(Tensor& tensor);
 
 /// Source of an array that is read in slices of rows along dim 0.
 class ArrayReader {
-public:
+  public:
     virtual ~ArrayReader() = default;
     virtual DType dtype() const = 0;
     /// The whole array's shape; dim 0 counts samples.
@@ -53,7 +53,7 @@ public:
 
 /// A .npy file read by offset: opening checks the header and the file size, read_rows seeks to the slice.
 class NpyFile : public ArrayReader {
-public:
+  public:
     static Result<std::unique_ptr<NpyFile>> open(const std::string& path);
     ~NpyFile() override;
 
@@ -61,7 +61,7 @@ public:
     const Shape& shape() const override { return header_.shape; }
     Result<Tensor> read_rows(int64_t start, int64_t count) override;
 
-private:
+  private:
     NpyFile(std::string path, std::FILE* file, NpyHeader header)
         : path_(std::move(path)), file_(file), header_(std::move(header)) {}
     std::string path_;

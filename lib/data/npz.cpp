@@ -25,7 +25,7 @@ std::string zip_error_text(int code) {
 /// Streams one member. Stored members seek directly to a row; deflated ones decompress forward and reopen to go
 /// back.
 class NpzMemberReader : public ArrayReader {
-public:
+  public:
     NpzMemberReader(std::shared_ptr<NpzArchive> archive, size_t index)
         : archive_(std::move(archive)), index_(index), header_(archive_->headers_[index]) {}
     ~NpzMemberReader() override { close(); }
@@ -43,7 +43,7 @@ public:
         return slice;
     }
 
-private:
+  private:
     std::string what() const { return "'" + archive_->path_ + "' member '" + archive_->keys_[index_] + ".npy'"; }
 
     void close() {
@@ -118,20 +118,22 @@ Result<std::shared_ptr<NpzArchive>> NpzArchive::open(const std::string& path) {
             return invalid_input("cannot open " + what + ": " + zip_strerror(handle));
         }
         auto read = [file](void* dst, size_t bytes) -> Status {
-            return zip_fread(file, dst, bytes) == static_cast<zip_int64_t>(bytes) ? Status() : invalid_input("short read");
+            return zip_fread(file, dst, bytes) == static_cast<zip_int64_t>(bytes) ? Status()
+                                                                                  : invalid_input("short read");
         };
         Result<NpyHeader> header = read_npy_header(read, what);
         zip_fclose(file);
         if (!header.ok()) return header.status();
         const uint64_t rows = header->shape.empty() ? 1 : static_cast<uint64_t>(header->shape[0]);
         if (stat.size < header->data_offset + rows * npy_row_bytes(*header)) {
-            return invalid_input(what + " is truncated: shape " + shape_to_string(header->shape) + " needs more than its " +
-                                 std::to_string(stat.size) + " bytes");
+            return invalid_input(what + " is truncated: shape " + shape_to_string(header->shape) +
+                                 " needs more than its " + std::to_string(stat.size) + " bytes");
         }
         archive->keys_.push_back(name.substr(0, name.size() - kSuffix.size()));
         archive->entries_.push_back(static_cast<uint64_t>(i));
-        archive->stored_.push_back((stat.valid & ZIP_STAT_COMP_METHOD) && stat.comp_method == ZIP_CM_STORE &&
-                                   !((stat.valid & ZIP_STAT_ENCRYPTION_METHOD) && stat.encryption_method != ZIP_EM_NONE));
+        archive->stored_.push_back(
+            (stat.valid & ZIP_STAT_COMP_METHOD) && stat.comp_method == ZIP_CM_STORE &&
+            !((stat.valid & ZIP_STAT_ENCRYPTION_METHOD) && stat.encryption_method != ZIP_EM_NONE));
         archive->headers_.push_back(std::move(*header));
     }
     return archive;

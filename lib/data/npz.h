@@ -13,7 +13,7 @@ struct zip;  // libzip's zip_t
 namespace pare {
 
 class NpzArchive : public std::enable_shared_from_this<NpzArchive> {
-public:
+  public:
     /// Opens the archive and reads every member's .npy header (a member that is not a readable array fails here).
     static Result<std::shared_ptr<NpzArchive>> open(const std::string& path);
     ~NpzArchive();
@@ -28,7 +28,7 @@ public:
     /// member and skips to the rows.
     Result<std::unique_ptr<ArrayReader>> reader(const std::string& key);
 
-private:
+  private:
     friend class NpzMemberReader;
     NpzArchive() = default;
 

@@ -29,7 +29,8 @@ std::vector<fs::path> set_folders(const fs::path& path) {
     std::vector<std::pair<int64_t, fs::path>> numbered;
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(path, error)) {
-        if (entry.is_directory() && set_number(entry.path()) >= 0) numbered.emplace_back(set_number(entry.path()), entry.path());
+        if (entry.is_directory() && set_number(entry.path()) >= 0)
+            numbered.emplace_back(set_number(entry.path()), entry.path());
     }
     std::sort(numbered.begin(), numbered.end());
     std::vector<fs::path> folders;
@@ -44,7 +45,7 @@ Result<Tensor> load_tensor_file(const std::string& path) {
 
 /// One input across every set: the per-set row counts are known up front, a set's tensor is decoded when read.
 class TestDataReader : public ArrayReader {
-public:
+  public:
     TestDataReader(std::vector<std::string> files, std::vector<int64_t> rows, DType dtype, Shape shape)
         : files_(std::move(files)), rows_(std::move(rows)), dtype_(dtype), shape_(std::move(shape)) {}
 
@@ -72,7 +73,7 @@ public:
         return slice;
     }
 
-private:
+  private:
     std::vector<std::string> files_;
     std::vector<int64_t> rows_;
     DType dtype_;
@@ -110,8 +111,8 @@ Result<std::vector<std::unique_ptr<ArrayReader>>> open_onnx_test_data(const std:
             if (files.empty()) {
                 dtype = value.dtype();
                 shape = value.shape();
-            } else if (value.dtype() != dtype || !std::equal(shape.begin() + 1, shape.end(), value.shape().begin() + 1,
-                                                             value.shape().end())) {
+            } else if (value.dtype() != dtype ||
+                       !std::equal(shape.begin() + 1, shape.end(), value.shape().begin() + 1, value.shape().end())) {
                 return invalid_input("'" + file + "' is " + dtype_name(value.dtype()) + " " +
                                      shape_to_string(value.shape()) + " but '" + files[0] + "' is " +
                                      dtype_name(dtype) + " " + shape_to_string(shape));

@@ -43,6 +43,15 @@ int other_input(const Node& node, const std::string& value) {
     return -1;
 }
 
+void remove_unread_producer(Graph& graph, const std::string& value, const std::set<std::string>& keep) {
+    const int index = graph.producer(value);
+    if (index < 0 || keep.count(value) || !graph.consumers(value).empty()) return;
+    for (const auto& output : graph.header.output()) {
+        if (output.name() == value) return;
+    }
+    graph.remove_node(static_cast<size_t>(index));
+}
+
 std::string add_initializer(Graph& graph, const std::string& base, Tensor value) {
     const std::string name = graph.unique_name(base);
     graph.set_initializer(name, std::move(value));

@@ -27,6 +27,10 @@ bool nearly_equal(float a, float b);
 /// Index of the input of `node` that is not `value` for a two-input node reading `value` (-1 otherwise).
 int other_input(const Node& node, const std::string& value);
 
+/// Removes the node producing `value` when nothing reads the value any more and it is neither kept nor a graph output
+/// (for single-output nodes such as DequantizeLinear whose readers a pass rewired).
+void remove_unread_producer(Graph& graph, const std::string& value, const std::set<std::string>& keep);
+
 /// Adds an initializer under a fresh name derived from `base` and returns the name.
 std::string add_initializer(Graph& graph, const std::string& base, Tensor value);
 

@@ -7,6 +7,8 @@ void optimize_graph(Graph& graph, const std::set<std::string>& keep, bool keep_a
     remove_identities(graph, keep);
     fuse_gelu(graph, keep);
     fold_batch_norm(graph, keep);
+    fuse_qdq(graph, keep);
+    run_quantized_data_ops(graph, keep);
     fuse_activation(graph, keep);
     convert_to_channels_last(graph, keep);
 }

@@ -24,6 +24,14 @@ int fuse_gelu(Graph& graph, const std::set<std::string>& keep);
 /// Folds inference BatchNormalization into the preceding Conv or Gemm (constant parameters). Returns folds.
 int fold_batch_norm(Graph& graph, const std::set<std::string>& keep);
 
+/// Rewrites QDQ-quantized Conv, Gemm and MatMul (DequantizeLinear inputs, QuantizeLinear output, optional bias and
+/// Relu/Clip) into QLinearConv / QLinearMatMul or their private extensions. Returns rewrites.
+int fuse_qdq(Graph& graph, const std::set<std::string>& keep);
+
+/// Runs MaxPool and data movement (Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Concat) on quantized tensors
+/// when DequantizeLinear and QuantizeLinear with equal per-tensor parameters surround them. Returns rewrites.
+int run_quantized_data_ops(Graph& graph, const std::set<std::string>& keep);
+
 /// Merges bias and residual Adds and a following activation into Conv, Gemm and MatMul, which become pare's private
 /// ops (graph/fused_ops.h). Returns nodes merged.
 int fuse_activation(Graph& graph, const std::set<std::string>& keep);
@@ -31,5 +39,10 @@ int fuse_activation(Graph& graph, const std::set<std::string>& keep);
 /// Switches regions of 2-D convolutions, pools and the element-wise ops between them to channels-last data, with
 /// Transposes at the borders. Returns nodes converted.
 int convert_to_channels_last(Graph& graph, const std::set<std::string>& keep);
+
+/// The rewrites every compression command applies to the float model before it calibrates or rewrites it, so
+/// that their tensor names agree: Identity/Dropout removal, BatchNormalization folded into Conv/Gemm (the folded
+/// layer takes the normalization's output name), dead nodes removed. Only standard ONNX ops result.
+int simplify_for_compression(Graph& graph);
 
 }  // namespace pare

@@ -35,10 +35,23 @@ Status check_output_shape(const Shape& shape, const Node& node) {
     return Status();
 }
 
-int64_t dims_product(const Shape& shape, size_t begin, size_t end) {
-    int64_t product = 1;
-    for (size_t i = begin; i < end && i < shape.size(); ++i) product *= shape[i];
-    return product;
+AxisSplit split_at_axis(const Shape& shape, int64_t axis) {
+    AxisSplit split;
+    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+        if (d < axis) split.outer *= shape[d];
+        else if (d == axis) split.len = shape[d];
+        else split.inner *= shape[d];
+    }
+    return split;
+}
+
+Shape replace_axis(const Shape& shape, int64_t axis, int64_t size, bool keep) {
+    Shape out;
+    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+        if (d != axis) out.push_back(shape[d]);
+        else if (keep) out.push_back(size);
+    }
+    return out;
 }
 
 Result<int64_t> wrap_index(int64_t index, int64_t dim, const Node& node) {

@@ -1,6 +1,6 @@
-// Index arithmetic shared by the shape and data-movement kernels: axis lists, index wrapping, an N-d counter and
-// one byte-moving primitive (gather by per-axis offsets) that Transpose, Slice, Expand, Tile, Pad, DepthToSpace,
-// SpaceToDepth and nearest Resize are all written in terms of.
+// Index arithmetic shared by the reference kernels: axis lists, [outer, len, inner] splits, index wrapping, an N-d
+// counter and one byte-moving primitive (gather by per-axis offsets) that Transpose, Slice, Expand, Tile, Pad,
+// DepthToSpace, SpaceToDepth and nearest Resize are all written in terms of.
 #pragma once
 
 #include <cstdint>
@@ -22,8 +22,18 @@ Result<std::vector<int64_t>> normalize_axes(const std::vector<int64_t>& axes, in
 /// by it: no negative dims, no overflow, at most 2^37 elements (Tensor::make's limit for 8-byte elements).
 Status check_output_shape(const Shape& shape, const Node& node);
 
-/// Product of shape[begin..end) (1 for an empty range).
-int64_t dims_product(const Shape& shape, size_t begin, size_t end);
+/// A shape seen as [outer, len, inner] around one axis: elements along the axis are `inner` apart.
+struct AxisSplit {
+    int64_t outer = 1;
+    int64_t len = 1;
+    int64_t inner = 1;
+};
+
+/// Splits `shape` at `axis`, which must already be normalized into [0, rank]; axis == rank gives len = inner = 1.
+AxisSplit split_at_axis(const Shape& shape, int64_t axis);
+
+/// `shape` with `axis` set to `size`, or removed when `keep` is false (single-axis reductions, TopK).
+Shape replace_axis(const Shape& shape, int64_t axis, int64_t size, bool keep = true);
 
 /// Wraps a possibly negative index into [0, dim); kInvalidInput naming the node when it is outside [-dim, dim).
 Result<int64_t> wrap_index(int64_t index, int64_t dim, const Node& node);

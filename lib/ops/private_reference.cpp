@@ -182,6 +182,7 @@ private:
 
 void register_private_reference_kernels(KernelRegistry& registry) {
     for (const std::string& op : private_op_types()) {
+        if (op == "QLinearMatMul") continue;  // its own kernel (private_qlinear_matmul.cpp)
         registry.add(KernelEntry{kPareDomain, op, "reference", Backend::kCpu, kReferenceRank,
                                  PrivateReferenceKernel::create});
     }

@@ -8,7 +8,12 @@ namespace pare {
 
 bool is_quantized_dtype(DType dtype) {
     switch (dtype) {
-        case DType::kI8: case DType::kU8: case DType::kI16: case DType::kU16: case DType::kI4: case DType::kU4:
+        case DType::kI8:
+        case DType::kU8:
+        case DType::kI16:
+        case DType::kU16:
+        case DType::kI4:
+        case DType::kU4:
             return true;
         default:
             return false;
@@ -17,46 +22,83 @@ bool is_quantized_dtype(DType dtype) {
 
 QuantRange quant_range(DType dtype) {
     switch (dtype) {
-        case DType::kU8: return {0, 255};
-        case DType::kI8: return {-128, 127};
-        case DType::kU16: return {0, 65535};
-        case DType::kI16: return {-32768, 32767};
-        case DType::kU4: return {0, 15};
-        case DType::kI4: return {-8, 7};
-        case DType::kI32: return {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
-        case DType::kU32: return {0, std::numeric_limits<uint32_t>::max()};
-        default: return {0, 0};
+        case DType::kU8:
+            return {0, 255};
+        case DType::kI8:
+            return {-128, 127};
+        case DType::kU16:
+            return {0, 65535};
+        case DType::kI16:
+            return {-32768, 32767};
+        case DType::kU4:
+            return {0, 15};
+        case DType::kI4:
+            return {-8, 7};
+        case DType::kI32:
+            return {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
+        case DType::kU32:
+            return {0, std::numeric_limits<uint32_t>::max()};
+        default:
+            return {0, 0};
     }
 }
 
 int64_t read_quantized(const Tensor& t, int64_t i) {
     const void* p = t.raw();
     switch (t.dtype()) {
-        case DType::kU8: return static_cast<const uint8_t*>(p)[i];
-        case DType::kI8: return static_cast<const int8_t*>(p)[i];
-        case DType::kU16: return static_cast<const uint16_t*>(p)[i];
-        case DType::kI16: return static_cast<const int16_t*>(p)[i];
-        case DType::kI32: return static_cast<const int32_t*>(p)[i];
-        case DType::kU32: return static_cast<const uint32_t*>(p)[i];
-        case DType::kI64: return static_cast<const int64_t*>(p)[i];
-        case DType::kU4: return nibble_value(get_nibble(static_cast<const uint8_t*>(p), i), false);
-        case DType::kI4: return nibble_value(get_nibble(static_cast<const uint8_t*>(p), i), true);
-        default: return 0;
+        case DType::kU8:
+            return static_cast<const uint8_t*>(p)[i];
+        case DType::kI8:
+            return static_cast<const int8_t*>(p)[i];
+        case DType::kU16:
+            return static_cast<const uint16_t*>(p)[i];
+        case DType::kI16:
+            return static_cast<const int16_t*>(p)[i];
+        case DType::kI32:
+            return static_cast<const int32_t*>(p)[i];
+        case DType::kU32:
+            return static_cast<const uint32_t*>(p)[i];
+        case DType::kI64:
+            return static_cast<const int64_t*>(p)[i];
+        case DType::kU4:
+            return nibble_value(get_nibble(static_cast<const uint8_t*>(p), i), false);
+        case DType::kI4:
+            return nibble_value(get_nibble(static_cast<const uint8_t*>(p), i), true);
+        default:
+            return 0;
     }
 }
 
 void write_quantized(Tensor& t, int64_t i, int64_t value) {
     void* p = t.raw();
     switch (t.dtype()) {
-        case DType::kU8: static_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(value); break;
-        case DType::kI8: static_cast<int8_t*>(p)[i] = static_cast<int8_t>(value); break;
-        case DType::kU16: static_cast<uint16_t*>(p)[i] = static_cast<uint16_t>(value); break;
-        case DType::kI16: static_cast<int16_t*>(p)[i] = static_cast<int16_t>(value); break;
-        case DType::kI32: static_cast<int32_t*>(p)[i] = static_cast<int32_t>(value); break;
-        case DType::kU32: static_cast<uint32_t*>(p)[i] = static_cast<uint32_t>(value); break;
-        case DType::kI64: static_cast<int64_t*>(p)[i] = value; break;
-        case DType::kU4: case DType::kI4: set_nibble(static_cast<uint8_t*>(p), i, value); break;
-        default: break;
+        case DType::kU8:
+            static_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(value);
+            break;
+        case DType::kI8:
+            static_cast<int8_t*>(p)[i] = static_cast<int8_t>(value);
+            break;
+        case DType::kU16:
+            static_cast<uint16_t*>(p)[i] = static_cast<uint16_t>(value);
+            break;
+        case DType::kI16:
+            static_cast<int16_t*>(p)[i] = static_cast<int16_t>(value);
+            break;
+        case DType::kI32:
+            static_cast<int32_t*>(p)[i] = static_cast<int32_t>(value);
+            break;
+        case DType::kU32:
+            static_cast<uint32_t*>(p)[i] = static_cast<uint32_t>(value);
+            break;
+        case DType::kI64:
+            static_cast<int64_t*>(p)[i] = value;
+            break;
+        case DType::kU4:
+        case DType::kI4:
+            set_nibble(static_cast<uint8_t*>(p), i, value);
+            break;
+        default:
+            break;
     }
 }
 
@@ -167,9 +209,12 @@ Status dequantize_tensor(const Tensor& x, const Tensor& scale, const Tensor& zer
         for (int64_t i = 0; i < layout.inner; ++i) {
             const int64_t index = row * layout.inner + i;
             const int64_t p = layout.param_index(o, a, i);
-            const float value = dequantize_value(read_quantized(x, index), static_cast<float>(scales[p]), zero_points[p]);
-            if (dst_f32) dst_f32[index] = value;
-            else dst_16[index] = dst_dtype == DType::kF16 ? f32_to_f16(value) : f32_to_bf16(value);
+            const float value =
+                dequantize_value(read_quantized(x, index), static_cast<float>(scales[p]), zero_points[p]);
+            if (dst_f32)
+                dst_f32[index] = value;
+            else
+                dst_16[index] = dst_dtype == DType::kF16 ? f32_to_f16(value) : f32_to_bf16(value);
         }
     }
     return Status();

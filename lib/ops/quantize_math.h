@@ -52,17 +52,21 @@ inline int64_t saturate(double v, QuantRange range) {
 /// f64 computes in double, as numpy does for integer scales).
 inline double quantize_quotient(double x, double scale, DType precision) {
     switch (precision) {
-        case DType::kF32: return static_cast<float>(x) / static_cast<float>(scale);
+        case DType::kF32:
+            return static_cast<float>(x) / static_cast<float>(scale);
         case DType::kF16: {
             // A float quotient of two halves rounds to the correctly rounded half: 24 >= 2 * 11 + 2 bits.
-            const float q = f16_to_f32(f32_to_f16(static_cast<float>(x))) / f16_to_f32(f32_to_f16(static_cast<float>(scale)));
+            const float q =
+                f16_to_f32(f32_to_f16(static_cast<float>(x))) / f16_to_f32(f32_to_f16(static_cast<float>(scale)));
             return f16_to_f32(f32_to_f16(q));
         }
         case DType::kBF16: {
-            const float q = bf16_to_f32(f32_to_bf16(static_cast<float>(x))) / bf16_to_f32(f32_to_bf16(static_cast<float>(scale)));
+            const float q =
+                bf16_to_f32(f32_to_bf16(static_cast<float>(x))) / bf16_to_f32(f32_to_bf16(static_cast<float>(scale)));
             return bf16_to_f32(f32_to_bf16(q));
         }
-        default: return x / scale;
+        default:
+            return x / scale;
     }
 }
 
@@ -84,7 +88,9 @@ inline float dequantize_value(int64_t q, float scale, int64_t zero_point) {
 
 /// Multiplier from an integer accumulator (in units of a_scale * b_scale) to units of y_scale, in float32 as ONNX's
 /// reference computes it for QLinearConv and QLinearMatMul.
-inline float requantize_multiplier(float a_scale, float b_scale, float y_scale) { return a_scale * b_scale / y_scale; }
+inline float requantize_multiplier(float a_scale, float b_scale, float y_scale) {
+    return a_scale * b_scale / y_scale;
+}
 
 /// saturate(round_half_even(acc * multiplier) + zero_point). The product is taken in double, which is exact for
 /// |acc| < 2^29, as in ONNX's reference.
@@ -94,7 +100,9 @@ inline int64_t requantize(int64_t acc, float multiplier, int64_t zero_point, Qua
 
 /// An integer accumulator wrapped to 32 bits (two's complement): the ONNX integer ops let accumulation overflow
 /// only in 32 bits.
-inline int32_t wrap_int32(int64_t acc) { return static_cast<int32_t>(static_cast<uint32_t>(acc)); }
+inline int32_t wrap_int32(int64_t acc) {
+    return static_cast<int32_t>(static_cast<uint32_t>(acc));
+}
 
 /// Element i of a packed 4-bit buffer as its raw nibble (0..15).
 inline uint8_t get_nibble(const uint8_t* packed, int64_t i) {
@@ -134,9 +142,12 @@ struct QuantLayout {
     /// Index into the scale / zero-point tensor of element (o, a, i) of x viewed as [outer, axis_dim, inner].
     int64_t param_index(int64_t o, int64_t a, int64_t i) const {
         switch (kind) {
-            case Kind::kPerTensor: return 0;
-            case Kind::kPerAxis: return a;
-            case Kind::kBlocked: return (o * param_blocks + a / block_size) * inner + i;
+            case Kind::kPerTensor:
+                return 0;
+            case Kind::kPerAxis:
+                return a;
+            case Kind::kBlocked:
+                return (o * param_blocks + a / block_size) * inner + i;
         }
         return 0;
     }

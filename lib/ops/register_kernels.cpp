@@ -39,7 +39,9 @@ void register_all_kernels(KernelRegistry& registry) {
     register_pad_kernels(registry);
     register_resize_kernels(registry);
     register_private_reference_kernels(registry);
+    register_private_qlinear_matmul_kernel(registry);
     register_onednn_conv_kernels(registry);
+    register_onednn_conv_transpose_kernels(registry);
     register_onednn_matmul_kernels(registry);
     register_onednn_pool_kernels(registry);
     register_onednn_softmax_kernels(registry);
@@ -47,6 +49,7 @@ void register_all_kernels(KernelRegistry& registry) {
     register_onednn_transpose_kernels(registry);
     register_onednn_eltwise_kernels(registry);
     register_onednn_binary_kernels(registry);
+    register_cpu_quantize_kernels(registry);
 }
 
 }  // namespace pare

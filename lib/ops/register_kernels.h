@@ -43,9 +43,11 @@ void register_pad_kernels(KernelRegistry& registry);           // Pad
 void register_resize_kernels(KernelRegistry& registry);        // Resize, Upsample
 // Reference kernels of pare's private ops (lib/ops/private_reference.cpp).
 void register_private_reference_kernels(KernelRegistry& registry);
+void register_private_qlinear_matmul_kernel(KernelRegistry& registry);
 
 // oneDNN kernels (lib/ops/cpu).
 void register_onednn_conv_kernels(KernelRegistry& registry);
+void register_onednn_conv_transpose_kernels(KernelRegistry& registry);
 void register_onednn_matmul_kernels(KernelRegistry& registry);
 void register_onednn_pool_kernels(KernelRegistry& registry);
 void register_onednn_softmax_kernels(KernelRegistry& registry);
@@ -53,5 +55,6 @@ void register_onednn_normalization_kernels(KernelRegistry& registry);
 void register_onednn_transpose_kernels(KernelRegistry& registry);
 void register_onednn_eltwise_kernels(KernelRegistry& registry);
 void register_onednn_binary_kernels(KernelRegistry& registry);
+void register_cpu_quantize_kernels(KernelRegistry& registry);  // plain loops, no oneDNN
 
 }  // namespace pare

@@ -122,7 +122,8 @@ std::optional<double> ErrorStats::sqnr_db() const {
 double ErrorStats::cosine() const {
     if (signal_ == 0 && test_energy_ == 0) return 1.0;
     if (signal_ == 0 || test_energy_ == 0) return 0.0;
-    return dot_ / (std::sqrt(signal_) * std::sqrt(test_energy_));
+    // Rounding can carry the quotient of identical tensors just past 1.
+    return std::clamp(dot_ / (std::sqrt(signal_) * std::sqrt(test_energy_)), -1.0, 1.0);
 }
 
 Status KlDivergence::add(const ScoreRows& reference, const ScoreRows& test) {

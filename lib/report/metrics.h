@@ -30,33 +30,33 @@ std::vector<int64_t> argmax_rows(const ScoreRows& scores);
 
 /// Top-1 and top-5 hits against labels. Models with fewer than 5 classes count top-5 over all their classes.
 class AccuracyCounter {
-public:
+  public:
     /// `labels` holds one label per row of `scores`. A label outside [0, classes) is kInvalidInput.
     Status add(const ScoreRows& scores, const int64_t* labels);
     int64_t samples() const { return samples_; }
     double top1() const { return samples_ ? static_cast<double>(top1_hits_) / samples_ : 0.0; }
     double top5() const { return samples_ ? static_cast<double>(top5_hits_) / samples_ : 0.0; }
 
-private:
+  private:
     int64_t samples_ = 0, top1_hits_ = 0, top5_hits_ = 0;
 };
 
 /// Fraction of samples whose best class is the same in two models.
 class AgreementCounter {
-public:
+  public:
     /// Both must have the same rows and classes.
     Status add(const ScoreRows& reference, const ScoreRows& test);
     int64_t samples() const { return samples_; }
     double agreement() const { return samples_ ? static_cast<double>(agreed_) / samples_ : 0.0; }
 
-private:
+  private:
     int64_t samples_ = 0, agreed_ = 0;
 };
 
 /// Error of a tensor against a reference tensor, over every element seen:
 /// SQNR = 10 log10(sum ref^2 / sum (test - ref)^2), cosine = <ref, test> / (|ref| |test|), max |test - ref|.
 class ErrorStats {
-public:
+  public:
     /// Same shape required; any numeric dtype (compared as double).
     Status add(const Tensor& reference, const Tensor& test);
     int64_t elements() const { return elements_; }
@@ -67,19 +67,19 @@ public:
     double max_abs_error() const { return max_abs_; }
     double mean_abs_error() const { return elements_ ? sum_abs_ / elements_ : 0.0; }
 
-private:
+  private:
     int64_t elements_ = 0;
     double signal_ = 0, noise_ = 0, dot_ = 0, test_energy_ = 0, max_abs_ = 0, sum_abs_ = 0;
 };
 
 /// Mean over samples of KL(softmax(reference) || softmax(test)), in nats, for logits rows.
 class KlDivergence {
-public:
+  public:
     Status add(const ScoreRows& reference, const ScoreRows& test);
     int64_t samples() const { return samples_; }
     double mean() const { return samples_ ? sum_ / samples_ : 0.0; }
 
-private:
+  private:
     int64_t samples_ = 0;
     double sum_ = 0;
 };

@@ -32,7 +32,8 @@ Tensor first_rows(const Tensor& src, int64_t rows) {
 ModelRunner::ModelRunner(const Model& model, SessionOptions options, std::string label)
     : model_(model), options_(std::move(options)), label_(std::move(label)) {
     input_names_ = model.graph.input_names();
-    for (const auto& name : input_names_) input_types_.push_back(value_type_from_proto(*model.graph.find_value_info(name)));
+    for (const auto& name : input_names_)
+        input_types_.push_back(value_type_from_proto(*model.graph.find_value_info(name)));
     for (const auto& type : input_types_) {
         const int64_t dim0 = type.has_shape && !type.shape.empty() ? type.shape[0] : -1;
         if (dim0 <= 0 || (fixed_batch_ && dim0 != fixed_batch_)) {

@@ -14,7 +14,7 @@
 namespace pare {
 
 class ModelRunner {
-public:
+  public:
     /// `model` must outlive the runner. `options.observed` and the observer apply to every session it compiles.
     /// `label` names the model in --verbose logs (its path).
     ModelRunner(const Model& model, SessionOptions options, std::string label);
@@ -38,7 +38,7 @@ public:
     /// Seconds spent compiling sessions so far.
     double compile_seconds() const { return compile_seconds_; }
 
-private:
+  private:
     const Model& model_;
     SessionOptions options_;
     std::string label_;

@@ -20,6 +20,8 @@ bool is_non_data_slot(const Node& node, int slot) {
     if (op == "QLinearConv") return slot != 3 && slot != 8 && slot != 0;
     if (op == "QLinearMatMul") return slot != 0 && slot != 3;
     if (op == "MatMulInteger" || op == "ConvInteger") return slot >= 2;
+    // Running mean and variance are statistics (PyTorch buffers), not learned parameters.
+    if (op == "BatchNormalization") return slot >= 3;
     return false;
 }
 

@@ -45,7 +45,9 @@ Status Report::set_input_labels(const std::string& path, int64_t samples) {
     return Status();
 }
 
-Status Report::write(const std::string& path) const { return write_file_atomic(path, json_.dump(2) + "\n"); }
+Status Report::write(const std::string& path) const {
+    return write_file_atomic(path, json_.dump(2) + "\n");
+}
 
 nlohmann::ordered_json json_number(std::optional<double> value) {
     if (!value || !std::isfinite(*value)) return nullptr;

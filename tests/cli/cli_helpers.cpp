@@ -36,7 +36,7 @@ bool has_type(const nlohmann::json& value, const std::string& type) {
 }
 
 class Validator {
-public:
+  public:
     explicit Validator(const nlohmann::json& root) : root_(root) {}
 
     void check(const nlohmann::json& schema, const nlohmann::json& value, const std::string& where,
@@ -51,15 +51,17 @@ public:
             check(root_["$defs"][ref.substr(prefix.size())], value, where, errors);
         }
         if (schema.contains("type")) {
+            const nlohmann::json types =
+                schema["type"].is_string() ? nlohmann::json::array({schema["type"]}) : schema["type"];
             bool ok = false;
-            if (schema["type"].is_string()) ok = has_type(value, schema["type"]);
-            else for (const auto& type : schema["type"]) ok = ok || has_type(value, type);
+            for (const auto& type : types) ok = ok || has_type(value, type);
             if (!ok) {
                 errors.push_back(where + ": " + value.dump() + " is not of type " + schema["type"].dump());
                 return;
             }
         }
-        if (schema.contains("const") && value != schema["const"]) errors.push_back(where + ": not " + schema["const"].dump());
+        if (schema.contains("const") && value != schema["const"])
+            errors.push_back(where + ": not " + schema["const"].dump());
         if (schema.contains("enum") &&
             std::find(schema["enum"].begin(), schema["enum"].end(), value) == schema["enum"].end()) {
             errors.push_back(where + ": " + value.dump() + " is not one of " + schema["enum"].dump());
@@ -78,7 +80,8 @@ public:
         }
         if (value.is_object()) check_object(schema, value, where, errors);
         if (value.is_array() && schema.contains("items")) {
-            for (size_t i = 0; i < value.size(); ++i) check(schema["items"], value[i], where + "/" + std::to_string(i), errors);
+            for (size_t i = 0; i < value.size(); ++i)
+                check(schema["items"], value[i], where + "/" + std::to_string(i), errors);
         }
         if (schema.contains("allOf")) {
             for (const auto& part : schema["allOf"]) check(part, value, where, errors);
@@ -90,12 +93,13 @@ public:
         }
     }
 
-private:
+  private:
     void check_object(const nlohmann::json& schema, const nlohmann::json& value, const std::string& where,
                       std::vector<std::string>& errors) const {
         if (schema.contains("required")) {
             for (const auto& key : schema["required"]) {
-                if (!value.contains(key.get<std::string>())) errors.push_back(where + ": missing '" + key.get<std::string>() + "'");
+                if (!value.contains(key.get<std::string>()))
+                    errors.push_back(where + ": missing '" + key.get<std::string>() + "'");
             }
         }
         for (const auto& [key, child] : value.items()) {
@@ -162,9 +166,15 @@ std::vector<std::string> lines(const std::string& text) {
     return result;
 }
 
-std::string source_path(const std::string& relative) { return std::string(PARE_SOURCE_DIR) + "/" + relative; }
-std::string sample_path(const std::string& relative) { return std::string(PARE_SAMPLE_DATA) + "/" + relative; }
-std::string fixture_path(const std::string& relative) { return source_path("tests/fixtures/" + relative); }
+std::string source_path(const std::string& relative) {
+    return std::string(PARE_SOURCE_DIR) + "/" + relative;
+}
+std::string sample_path(const std::string& relative) {
+    return std::string(PARE_SAMPLE_DATA) + "/" + relative;
+}
+std::string fixture_path(const std::string& relative) {
+    return source_path("tests/fixtures/" + relative);
+}
 
 std::vector<std::string> schema_violations(const nlohmann::json& schema, const nlohmann::json& value) {
     std::vector<std::string> errors;

@@ -42,8 +42,12 @@ std::string temp_file(const std::string& name) {
     return (dir / name).string();
 }
 
-std::string model(const std::string& name) { return fixture_path("models/" + name + ".onnx"); }
-std::string data(const std::string& name) { return fixture_path("data/" + name); }
+std::string model(const std::string& name) {
+    return fixture_path("models/" + name + ".onnx");
+}
+std::string data(const std::string& name) {
+    return fixture_path("data/" + name);
+}
 
 // reference.json of the sample data, or null while the sample data is not there.
 nlohmann::json sample_reference() {
@@ -106,10 +110,10 @@ TEST_CASE("an output path equal to an input is refused with exit 2 and the input
 }
 
 TEST_CASE("usage errors exit 2") {
-    CHECK(run_pare({"eval", model("neg")}).code == 2);                       // --data is required
+    CHECK(run_pare({"eval", model("neg")}).code == 2);  // --data is required
     CHECK(run_pare({"eval", model("neg"), "--data", data("x.npy"), "--per-layer"}).code == 2);
     CHECK(run_pare({"inspect", model("neg"), "--quiet", "--verbose"}).code == 2);
-    CHECK(run_pare({"bench", model("dynamic_hw")}).code == 2);               // H and W need --shape
+    CHECK(run_pare({"bench", model("dynamic_hw")}).code == 2);  // H and W need --shape
     CHECK(run_pare({"bench", model("neg"), "--shape", "x=1xx4"}).code == 2);
     CHECK(run_pare({"eval", model("fixed_batch"), "--data", data("x.npy"), "--batch", "4"}).code == 2);
     CHECK(run_pare({"inspect", model("neg"), "--device", "tpu"}).code == 2);
@@ -121,7 +125,8 @@ TEST_CASE("eval: data that does not fit the model exits 3 naming the input and b
     CHECK(run.err.find("'x'") != std::string::npos);
     CHECK(run.err.find("[N, 4]") != std::string::npos);
     CHECK(run.err.find("10x5") != std::string::npos);
-    check_one_error_line(run_pare({"eval", model("neg"), "--data", data("x.npy"), "--labels", data("dtypes/int64.npy")}), 3);
+    check_one_error_line(
+        run_pare({"eval", model("neg"), "--data", data("x.npy"), "--labels", data("dtypes/int64.npy")}), 3);
     check_one_error_line(run_pare({"eval", model("two_inputs"), "--data", data("wrong_keys.npz")}), 3);
     check_one_error_line(run_pare({"eval", model("neg"), "--data", data("x_truncated.npy")}), 3);
     check_one_error_line(run_pare({"eval", model("neg"), "--data", data("x_fortran.npy")}), 4);
@@ -167,9 +172,8 @@ TEST_CASE("eval: labels that do not match the data's sample count exit 3") {
 }
 
 TEST_CASE("eval --compare: identical outputs, different intermediates") {
-    const RunResult run = run_pare({"eval", model("abs_relu"), "--data", data("x.npy"),
-                                    "--compare", model("neg_abs"), "--labels", data("labels.npy"), "--per-layer",
-                                    "--report", "-"});
+    const RunResult run = run_pare({"eval", model("abs_relu"), "--data", data("x.npy"), "--compare", model("neg_abs"),
+                                    "--labels", data("labels.npy"), "--per-layer", "--report", "-"});
     const nlohmann::json report = parse_report(run);
     const auto& accuracy = report["accuracy"];
     CHECK(accuracy["before"]["top1"] == 1.0);
@@ -194,18 +198,21 @@ TEST_CASE("eval --compare: identical outputs, different intermediates") {
 TEST_CASE("eval reads .npz (stored and deflated) and ONNX test-data folders") {
     for (const char* file : {"named_stored.npz", "named_deflated.npz", "positional.npz"}) {
         CAPTURE(file);
-        const nlohmann::json report = parse_report(run_pare({"eval", model("two_inputs"), "--data", data(file), "--report", "-"}));
+        const nlohmann::json report =
+            parse_report(run_pare({"eval", model("two_inputs"), "--data", data(file), "--report", "-"}));
         CHECK(report["inputs"]["data"]["format"] == "npz");
         CHECK(report["accuracy"]["samples"] == 5);
     }
-    const nlohmann::json report = parse_report(run_pare({"eval", model("neg"), "--data", data("test_data"), "--batch", "2", "--report", "-"}));
+    const nlohmann::json report =
+        parse_report(run_pare({"eval", model("neg"), "--data", data("test_data"), "--batch", "2", "--report", "-"}));
     CHECK(report["inputs"]["data"]["format"] == "onnx-test-data");
     CHECK(report["accuracy"]["samples"] == 5);
 }
 
 TEST_CASE("bench: latency report with random inputs, --shape, --data, and --verbose kernel choices") {
-    nlohmann::json report = parse_report(run_pare({"bench", model("dynamic_hw"), "--shape", "image=2x1x5x7", "--repeat", "7",
-                                                   "--warmup", "1", "--threads", "1", "--seed", "9", "--report", "-"}));
+    nlohmann::json report =
+        parse_report(run_pare({"bench", model("dynamic_hw"), "--shape", "image=2x1x5x7", "--repeat", "7", "--warmup",
+                               "1", "--threads", "1", "--seed", "9", "--report", "-"}));
     CHECK(report["latency"]["runs"] == 7);
     CHECK(report["latency"]["batch"] == 2);
     CHECK(report["config"]["threads"] == 1);
@@ -221,7 +228,7 @@ TEST_CASE("bench: latency report with random inputs, --shape, --data, and --verb
 
     const RunResult verbose = run_pare({"bench", model("neg"), "--repeat", "2", "--verbose"});
     CHECK(verbose.code == 0);
-    CHECK(verbose.err.find("Neg 'negate': reference") != std::string::npos);
+    CHECK(verbose.err.find("Neg 'negate': ") != std::string::npos);  // the kernel chosen
     CHECK(verbose.out.find("latency") != std::string::npos);
 }
 
@@ -233,7 +240,8 @@ TEST_CASE("sample models: inspect counts the parameters PyTorch counts") {
     }
     for (const auto& [name, entry] : reference["models"].items()) {
         CAPTURE(name);
-        const nlohmann::json report = parse_report(run_pare({"inspect", sample_path("fmnist/" + entry["file"].get<std::string>()), "--json"}));
+        const nlohmann::json report =
+            parse_report(run_pare({"inspect", sample_path("fmnist/" + entry["file"].get<std::string>()), "--json"}));
         CHECK(report["model"]["parameters"] == entry["params"]);
         CHECK(report["inputs"]["model"]["parameters"] == entry["params"]);
     }
@@ -253,9 +261,30 @@ TEST_CASE("sample models: eval reproduces PyTorch's top-1 and predictions on the
                                    sample_path("fmnist/eval_x.npy"), "--labels", sample_path("fmnist/eval_y.npy"),
                                    "--predictions", predictions, "--report", "-"}));
         CHECK(report["accuracy"]["samples"] == 2000);
-        CHECK(report["accuracy"]["top1"].get<double>() == doctest::Approx(entry["top1_eval2000"].get<double>()).epsilon(1e-12));
+        CHECK(report["accuracy"]["top1"].get<double>() ==
+              doctest::Approx(entry["top1_eval2000"].get<double>()).epsilon(1e-12));
         const pare::Tensor ours = pare::read_npy(predictions).value();
-        const pare::Tensor theirs = pare::read_npy(sample_path("fmnist/" + entry["eval_pred_file"].get<std::string>())).value();
+        const pare::Tensor theirs =
+            pare::read_npy(sample_path("fmnist/" + entry["eval_pred_file"].get<std::string>())).value();
         CHECK(ours.equals(theirs));
+    }
+}
+
+TEST_CASE("sample models: a model compared with itself agrees exactly, output and every layer") {
+    const std::string cnn = sample_path("fmnist/cnn.onnx");
+    if (!fs::exists(cnn)) {
+        MESSAGE("sample_data/fmnist/cnn.onnx is missing: skipped");
+        return;
+    }
+    const nlohmann::json report =
+        parse_report(run_pare({"eval", cnn, "--compare", cnn, "--per-layer", "--data", sample_path("fmnist/eval_x.npy"),
+                               "--labels", sample_path("fmnist/eval_y.npy"), "--limit", "64", "--report", "-"}));
+    CHECK(report["accuracy"]["agreement"] == 1.0);
+    CHECK(report["accuracy"]["top1_drop_points"] == 0.0);
+    CHECK(report["accuracy"]["output_cosine"] == 1.0);
+    CHECK(report["layers"].size() >= 5);
+    for (const auto& layer : report["layers"]) {
+        CAPTURE(layer["output"]);
+        CHECK(layer["activation_error"]["max_abs_error"] == 0.0);
     }
 }

@@ -61,15 +61,14 @@ int run_program(const std::vector<std::string>& args, bool quiet, bool quiet_err
 }
 
 bool parse_options(int argc, char** argv, Options& options) {
-    for (int i = 1; i < argc; ++i) {
-        const std::string flag = argv[i];
-        if (i + 1 >= argc) return false;
-        const std::string value = argv[++i];
-        if (flag == "--model") options.model = value;
-        else if (flag == "--data") options.data = value;
-        else if (flag == "--modules") options.modules = value;
-        else if (flag == "--script") options.script = value;
-        else if (flag == "--node") options.node = value;
+    std::map<std::string, std::string> given;
+    for (int i = 1; i + 1 < argc; i += 2) given[argv[i]] = argv[i + 1];
+    if (argc % 2 == 0) return false;  // a flag without its value
+    const std::map<std::string, std::string*> strings = {{"--model", &options.model},   {"--data", &options.data},
+                                                         {"--modules", &options.modules}, {"--script", &options.script},
+                                                         {"--node", &options.node}};
+    for (const auto& [flag, value] : given) {
+        if (strings.count(flag)) *strings.at(flag) = value;
         else if (flag == "--batch") options.batch = std::stoll(value);
         else if (flag == "--limit") options.limit = std::stoll(value);
         else if (flag == "--atol") options.atol = std::stod(value);
@@ -97,13 +96,13 @@ pare::Tensor concat_rows(const std::vector<pare::Tensor>& parts) {
 pare::Result<std::vector<pare::Tensor>> run_pare(const pare::Model& model, pare::Dataset& dataset, int64_t batch) {
     pare::ModelRunner runner(model, pare::SessionOptions(), "'" + dataset.path() + "'");
     std::vector<std::vector<pare::Tensor>> parts;
-    for (int64_t start = 0; start < dataset.samples(); start += batch) {
-        const int64_t count = std::min(batch, dataset.samples() - start);
-        PARE_ASSIGN_OR_RETURN(std::vector<pare::Tensor> inputs, dataset.read(start, count));
-        PARE_ASSIGN_OR_RETURN(std::vector<pare::Tensor> outputs, runner.run(inputs));
-        parts.resize(outputs.size());
-        for (size_t o = 0; o < outputs.size(); ++o) parts[o].push_back(outputs[o]);
-    }
+    PARE_RETURN_IF_ERROR(
+        dataset.for_each_batch(batch, [&](int64_t, const std::vector<pare::Tensor>& inputs) -> pare::Status {
+            PARE_ASSIGN_OR_RETURN(std::vector<pare::Tensor> outputs, runner.run(inputs));
+            parts.resize(outputs.size());
+            for (size_t o = 0; o < outputs.size(); ++o) parts[o].push_back(outputs[o]);
+            return pare::Status();
+        }));
     std::vector<pare::Tensor> outputs;
     for (const auto& output_parts : parts) outputs.push_back(concat_rows(output_parts));
     return outputs;
@@ -145,9 +144,11 @@ int check(const Options& options) {
         fs::path dir;
         ~Cleanup() { fs::remove_all(dir); }
     } cleanup{work};
-    std::vector<std::string> command = {options.node, options.script, "--modules", options.modules, "--model",
-                                        options.model, "--out", (work / "ort").string(), "--batch",
-                                        std::to_string(options.batch)};
+    std::vector<std::string> command = {options.node, options.script,
+                                        "--modules",  options.modules,
+                                        "--model",    options.model,
+                                        "--out",      (work / "ort").string(),
+                                        "--batch",    std::to_string(options.batch)};
     {
         pare::Result<std::vector<pare::Tensor>> all = dataset->read(0, dataset->samples());
         if (!all.ok()) return fail(all.status().message());
@@ -165,7 +166,8 @@ int check(const Options& options) {
     bool agreed = true;
     for (size_t o = 0; o < ours->size(); ++o) {
         const std::string name = loaded->model.graph.output_names()[o];
-        pare::Result<pare::Tensor> theirs = pare::read_npy((work / "ort" / ("output_" + std::to_string(o) + ".npy")).string());
+        pare::Result<pare::Tensor> theirs =
+            pare::read_npy((work / "ort" / ("output_" + std::to_string(o) + ".npy")).string());
         if (!theirs.ok()) return fail(theirs.status().message());
         const pare::Tensor& mine = (*ours)[o];
         if (mine.dtype() != theirs->dtype() || mine.shape() != theirs->shape()) {

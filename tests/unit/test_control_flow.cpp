@@ -22,8 +22,12 @@ Node if_node(const std::string& cond, const std::string& output, const std::stri
     return node;
 }
 
-Tensor scalar_bool(bool value) { return tensor_from_vector<bool>({value}, {}); }
-Tensor scalar_i64(int64_t value) { return tensor_from_vector<int64_t>({value}, {}); }
+Tensor scalar_bool(bool value) {
+    return tensor_from_vector<bool>({value}, {});
+}
+Tensor scalar_i64(int64_t value) {
+    return tensor_from_vector<int64_t>({value}, {});
+}
 
 }  // namespace
 
@@ -86,8 +90,8 @@ Graph loop_graph(const std::string& trip_count, const std::string& cond, const s
     if (!trip_count.empty()) inputs.push_back(value_info(trip_count, DType::kI64, {}));
     if (!cond.empty()) inputs.push_back(value_info(cond, DType::kBool, {}));
     inputs.push_back(value_info("v", DType::kF32, {2}));
-    Graph g = make_graph(inputs, {value_info("v_final", DType::kF32, {2}, false), value_info("iters", DType::kI64, {-1}),
-                                  value_info("values", DType::kF32, {-1, 2})});
+    Graph g = make_graph(inputs, {value_info("v_final", DType::kF32, {2}, false),
+                                  value_info("iters", DType::kI64, {-1}), value_info("values", DType::kF32, {-1, 2})});
     Node node = make_node("Loop", {trip_count, cond, "v"}, {"v_final", "iters", "values"});
     attach_subgraph(node, "body", loop_body(condition_source));
     g.nodes.push_back(node);
@@ -136,9 +140,9 @@ TEST_CASE("Loop body with a nested If reading the outermost scope") {
                              value_info("v_in", DType::kF32, {3})},
                             {value_info("cond_in", DType::kBool, {}), value_info("v_out", DType::kF32, {3})});
     body.nodes.push_back(if_node("flag", "v_out", "x"));  // reads `flag` and `x` from the main graph
-    Graph g = make_graph({value_info("M", DType::kI64, {}), value_info("flag", DType::kBool, {}),
-                          value_info("x", DType::kF32, {3})},
-                         {value_info("v_final", DType::kF32, {3})});
+    Graph g = make_graph(
+        {value_info("M", DType::kI64, {}), value_info("flag", DType::kBool, {}), value_info("x", DType::kF32, {3})},
+        {value_info("v_final", DType::kF32, {3})});
     g.set_initializer("cond", scalar_bool(true));
     g.set_initializer("v0", Tensor(DType::kF32, {3}));
     Node node = make_node("Loop", {"M", "cond", "v0"}, {"v_final"});
@@ -176,8 +180,8 @@ TEST_CASE("Scan opset 9: input axis and reverse direction, output axes and direc
     node.set_attr_ints("scan_output_directions", {0, 1});
     attach_subgraph(node, "body", scan_body());
     g.nodes.push_back(node);
-    auto result = run_graph(g, 11, {tensor_from_vector<float>({0, 0}, {2}),
-                                    tensor_from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3})});
+    auto result = run_graph(
+        g, 11, {tensor_from_vector<float>({0, 0}, {2}), tensor_from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3})});
     REQUIRE(result.ok());
     // Columns are visited 2, 1, 0; each iteration emits the negated previous state.
     CHECK(tensor_to_floats((*result)[0]) == std::vector<float>{1, 4});
@@ -196,8 +200,9 @@ TEST_CASE("Scan opset 8: batch axis, sequence_lens and zero padding") {
     node.set_attr_int("num_scan_inputs", 1);
     attach_subgraph(node, "body", std::move(body));
     g.nodes.push_back(node);
-    auto result = run_graph(g, 8, {tensor_from_vector<float>({10, 20, 30, 40}, {2, 2}),
-                                   tensor_from_vector<float>({1, 2, 3, 4, 5, 6, 7, 8}, {2, 2, 2})});
+    auto result = run_graph(g, 8,
+                            {tensor_from_vector<float>({10, 20, 30, 40}, {2, 2}),
+                             tensor_from_vector<float>({1, 2, 3, 4, 5, 6, 7, 8}, {2, 2, 2})});
     REQUIRE(result.ok());
     CHECK(tensor_to_floats((*result)[0]) == std::vector<float>{3, 4, 5, 6});
     CHECK(tensor_to_floats((*result)[1]) == std::vector<float>{-10, -20, -1, -2, -30, -40, 0, 0});

@@ -14,7 +14,9 @@ using namespace pare;
 
 namespace {
 
-std::string fixture(const std::string& name) { return pare_test::source_path("tests/fixtures/data/" + name); }
+std::string fixture(const std::string& name) {
+    return pare_test::source_path("tests/fixtures/data/" + name);
+}
 
 ValueType float_input(Shape shape) {
     ValueType type;
@@ -25,7 +27,9 @@ ValueType float_input(Shape shape) {
     return type;
 }
 
-std::vector<float> floats(const Tensor& t) { return std::vector<float>(t.data<float>(), t.data<float>() + t.numel()); }
+std::vector<float> floats(const Tensor& t) {
+    return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
+}
 
 }  // namespace
 
@@ -96,8 +100,9 @@ TEST_CASE("npy: headers with hostile contents are rejected") {
     CHECK(read_npy(write("c.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }"))
               .status()
               .code() == ErrorCode::kInvalidInput);
-    CHECK(read_npy(write("d.npy", "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }")).status().code() ==
-          ErrorCode::kUnsupported);
+    CHECK(read_npy(write("d.npy", "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }"))
+              .status()
+              .code() == ErrorCode::kUnsupported);
     CHECK(read_npy(write("e.npy", "{'descr': '<U3', 'fortran_order': False, 'shape': (1,), }")).status().code() ==
           ErrorCode::kUnsupported);
     CHECK(read_npy(write("f.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (")).status().code() ==
@@ -221,4 +226,27 @@ TEST_CASE("dataset sha256: files hash their bytes, folders their sorted files wi
     const std::string folder = dataset_sha256(fixture("test_data")).value();
     CHECK(folder.size() == 64);
     CHECK(folder != dataset_sha256(fixture("test_data/test_data_set_0")).value());
+}
+
+TEST_CASE("dataset: for_each_batch covers every sample once, the last batch partial") {
+    Dataset data = Dataset::open(fixture("named_deflated.npz"), {"a", "b"}).value();
+    std::vector<std::pair<int64_t, int64_t>> seen;
+    const Tensor all_b = data.read(0, 5).value()[1];
+    std::vector<int32_t> collected;
+    REQUIRE(data.for_each_batch(2,
+                                [&](int64_t start, const std::vector<Tensor>& batch) {
+                                    seen.emplace_back(start, batch[0].dim(0));
+                                    CHECK(batch[1].dim(0) == batch[0].dim(0));
+                                    collected.insert(collected.end(), batch[1].data<int32_t>(),
+                                                     batch[1].data<int32_t>() + batch[1].numel());
+                                    return Status();
+                                })
+                .ok());
+    CHECK(seen == std::vector<std::pair<int64_t, int64_t>>{{0, 2}, {2, 2}, {4, 1}});
+    CHECK(collected == std::vector<int32_t>(all_b.data<int32_t>(), all_b.data<int32_t>() + all_b.numel()));
+    const Status stop =
+        data.for_each_batch(3, [](int64_t, const std::vector<Tensor>&) { return invalid_input("stop"); });
+    CHECK(stop.message() == "stop");
+    CHECK(data.for_each_batch(0, [](int64_t, const std::vector<Tensor>&) { return Status(); }).code() ==
+          ErrorCode::kUsage);
 }

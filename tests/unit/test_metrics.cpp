@@ -32,8 +32,8 @@ TEST_CASE("score_rows: dim 0 is the sample, the rest are classes; non-float or r
 
 TEST_CASE("accuracy: top-1 and top-5 counts") {
     // Six classes; sample 0 is right at top-1, sample 1 only within top-5, sample 2 ranks its label last.
-    const ScoreRows scores = rows_of({9, 1, 2, 3, 4, 5,    //
-                                      0, 1, 2, 3, 4, 5,    //
+    const ScoreRows scores = rows_of({9, 1, 2, 3, 4, 5,  //
+                                      0, 1, 2, 3, 4, 5,  //
                                       6, 5, 4, 3, 2, 1},
                                      {3, 6});
     const int64_t labels[] = {0, 1, 5};
@@ -74,6 +74,12 @@ TEST_CASE("error stats: SQNR, cosine, max and mean abs error") {
     CHECK(!identical.sqnr_db().has_value());
     CHECK(identical.cosine() == doctest::Approx(1.0));
     CHECK(identical.max_abs_error() == 0.0);
+
+    // |v|^2 summed in another order than <v, v>: the cosine stays within [-1, 1].
+    ErrorStats rounding;
+    const Tensor v = tensor_from_vector<float>({0.1f, 0.7f, 1e-3f, 3.3f, -2.9f, 0.33f}, {6});
+    REQUIRE(rounding.add(v, v).ok());
+    CHECK(rounding.cosine() <= 1.0);
 
     ErrorStats nan;
     REQUIRE(nan.add(tensor_from_vector<float>({1, 2, 3}, {3}), tensor_from_vector<float>({NAN, 2, 30}, {3})).ok());

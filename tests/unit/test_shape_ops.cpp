@@ -210,6 +210,29 @@ TEST_CASE("Resize declines antialiasing and integer outputs round") {
     CHECK(tensor_to_int64s(out) == std::vector<int64_t>{0, 64, 191, 255});
 }
 
+TEST_CASE("Resize 10 and Upsample use asymmetric coordinates and the legacy nearest rounding") {
+    const Tensor row = tensor_from_vector<float>({1, 2, 3, 4}, {1, 4});
+    const auto nearest = [](Node& n) { n.set_attr_string("mode", "nearest"); };
+    // Shrinking rounds up: 0 / 0.6 and 1 / 0.6 = 1.67 read elements 0 and 2.
+    CHECK(tensor_to_floats(run_one("Resize", 10, {fed(row), fed(tensor_from_vector<float>({1, 0.6f}, {2}))},
+                                   nearest)) == std::vector<float>{1, 3});
+    const auto upsample_attributes = [](const char* mode) {
+        return [mode](Node& n) {
+            n.set_attr_string("mode", mode);
+            auto* scales = n.proto.add_attribute();
+            scales->set_name("scales");
+            scales->set_type(onnx::AttributeProto::FLOATS);
+            scales->add_floats(1.0f);
+            scales->add_floats(2.0f);
+        };
+    };
+    const Tensor pair = tensor_from_vector<float>({1, 2}, {1, 2});
+    CHECK(tensor_to_floats(run_one("Upsample", 7, {fed(pair)}, upsample_attributes("nearest"))) ==
+          std::vector<float>{1, 1, 2, 2});
+    CHECK(tensor_to_floats(run_one("Upsample", 7, {fed(pair)}, upsample_attributes("linear"))) ==
+          std::vector<float>{1, 1.5f, 2, 2});
+}
+
 TEST_CASE("NonZero of all-false input is [rank, 0], whether the value is known when compiling or not") {
     const Tensor none(DType::kBool, {2, 3});
     CHECK(run_one("NonZero", 13, {fed(none)}).shape() == Shape{2, 0});
@@ -294,6 +317,16 @@ TEST_CASE("opset variants: Unsqueeze/Squeeze axes, Split num_outputs, Scatter mi
                                    {fed(base), fed(tensor_from_vector<int64_t>({0, 2}, {2, 1})), fed(updates)},
                                    [](Node& n) { n.set_attr_string("reduction", "min"); })) ==
           std::vector<int64_t>{5, 5, 2});
+    // Reductions on f16 compute in float; on bool, mul is "and".
+    const Tensor halves = tensor_from_vector<float>({1.5f, 2}, {2}).cast(DType::kF16);
+    CHECK(tensor_to_floats(run_one("ScatterElements", 16, {fed(halves), fed(ints({1, 1})), fed(halves)},
+                                   [](Node& n) { n.set_attr_string("reduction", "add"); })
+                               .cast(DType::kF32)) == std::vector<float>{1.5f, 5.5f});
+    Tensor flags(DType::kBool, {2});
+    flags.data<bool>()[0] = true;
+    CHECK(tensor_to_int64s(run_one("ScatterElements", 16, {fed(flags), fed(ints({0})), fed(Tensor(DType::kBool, {1}))},
+                                   [](Node& n) { n.set_attr_string("reduction", "mul"); })) ==
+          std::vector<int64_t>{0, 0});
 }
 
 TEST_CASE("bad indices and malformed nodes fail cleanly") {

@@ -32,6 +32,7 @@ protected:
         const Shape& other = inputs[swapped_ ? 0 : 1].shape;
         Shape padded(full.size() - other.size(), 1);
         padded.insert(padded.end(), other.begin(), other.end());
+        set_work(static_cast<double>(shape_numel(y)), 12.0 * static_cast<double>(shape_numel(y)));
         const dnnl::memory::desc src0 = plain_desc(full, DType::kF32), src1 = plain_desc(padded, DType::kF32);
         const dnnl::binary::primitive_desc pd(dnnl::binary::desc(algorithm_, src0, src1, src0), dnnl_engine());
         step_ = DnnlStep(dnnl::binary(pd), {});

@@ -30,6 +30,10 @@ protected:
     const Node& node() const { return *node_; }
     int64_t opset() const { return opset_; }
 
+    /// Declares the work of one run, before creating primitives. Work estimated below ~25 us on one core runs on one
+    /// thread (its primitives are also created for one thread): waking a second thread costs more than it saves.
+    void set_work(double flops, double bytes);
+
 private:
     const Node* node_;
     const Graph* graph_;
@@ -37,6 +41,7 @@ private:
     int threads_;
     KernelPtr fallback_;
     std::string fallback_reason_;
+    bool single_thread_ = false;
 };
 
 }  // namespace pare

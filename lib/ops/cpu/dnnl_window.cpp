@@ -113,12 +113,12 @@ Result<DnnlWindow> dnnl_transpose_window(const Node& node, const Shape& input_sp
         int64_t begin = c.auto_pad == "VALID" ? 0 : c.pads_begin[i], end = c.auto_pad == "VALID" ? 0 : c.pads_end[i];
         if (!wanted.empty()) {
             const int64_t total = reach - wanted[i];
-            if (total < 0) return unsupported("output_shape larger than the kernel taps reach");
+            if (total < 0) return unsupported("an output_shape beyond the kernel taps' reach");
             begin = c.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
             end = total - begin;
         }
+        // Output padding beyond the end padding is negative end padding to oneDNN.
         const int64_t padding_r = end - output_padding[i];
-        if (padding_r < 0) return unsupported("output_padding beyond the end padding");
         const int64_t out = reach - begin - end;
         if (out <= 0) return invalid_input(node.describe() + ": the pads leave no output");
         w.kernel.push_back(c.kernel[i]);

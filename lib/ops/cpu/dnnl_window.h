@@ -27,7 +27,8 @@ struct DnnlWindow {
 /// Geometry of Conv or a pool over `input_spatial` with a kernel of `kernel_spatial`.
 Result<DnnlWindow> dnnl_forward_window(const Node& node, const Shape& input_spatial, const Shape& kernel_spatial);
 
-/// Geometry of ConvTranspose; unsupported when it would need negative padding.
+/// Geometry of ConvTranspose; the end padding may be negative (output_padding beyond it), which oneDNN's
+/// deconvolution accepts. Unsupported: an output_shape beyond the taps' reach.
 Result<DnnlWindow> dnnl_transpose_window(const Node& node, const Shape& input_spatial, const Shape& kernel_spatial);
 
 }  // namespace pare

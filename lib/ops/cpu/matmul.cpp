@@ -1,8 +1,10 @@
-// oneDNN matmul for ai.onnx MatMul and Gemm and their private extensions (fused activation; MatMul's added bias).
+// oneDNN matmul for ai.onnx MatMul, Gemm and QLinearMatMul and their private extensions (fused activation; MatMul's
+// added bias; QLinearMatMul's int32 bias).
 // Constant weights are reordered once into the primitive's preferred (blocked) layout. A MatMul of a batched input
 // with a 2-D weight runs as one 2-D product over the flattened batch. Transposed Gemm operands are described with
 // strides, never copied.
 #include "graph/fused_ops.h"
+#include "ops/cpu/dnnl_int8.h"
 #include "ops/cpu/dnnl_kernel.h"
 #include "ops/kernel_util.h"
 #include "ops/register_kernels.h"
@@ -17,6 +19,11 @@ using tag = dnnl::memory::format_tag;
 
 dnnl::memory::desc strided_desc(const dnnl::memory::dims& dims, const dnnl::memory::dims& strides) {
     return dnnl::memory::desc(dims, dt::f32, strides);
+}
+
+Shape shape_of(const dnnl::memory::desc& desc) {
+    const dnnl::memory::dims dims = desc.dims();
+    return Shape(dims.begin(), dims.end());
 }
 
 // `shape` with leading 1s up to `rank`.
@@ -36,6 +43,7 @@ struct Product {
     dnnl::memory::desc added;  // binary-add post-op operand (zero desc: none)
     std::optional<Tensor> constant_added;  // its value when the kernel computed it (Gemm's beta * C)
     Activation activation;
+    std::optional<DnnlInt8Params> int8;    // QLinearMatMul: scales, zero points and the s8 weights
 };
 
 class DnnlMatMulBase : public DnnlKernel {
@@ -45,17 +53,25 @@ public:
 protected:
     // Builds the primitive; `bias_input` and `added_input` are the pare inputs bound to bias and the post-op.
     Status build(Product product, int bias_input, int added_input) {
-        dnnl::post_ops ops;
-        if (product.added != dnnl::memory::desc()) ops.append_binary(dnnl::algorithm::binary_add, product.added);
-        if (!append_activation(ops, product.activation)) return unsupported("activation has no oneDNN post-op");
         dnnl::primitive_attr attr;
-        attr.set_post_ops(ops);
-        if (product.scale != 1.0f) attr.set_output_scales(0, {product.scale});
+        if (product.int8) {
+            const int columns_mask = 1 << (product.dst.dims().size() - 1);
+            PARE_RETURN_IF_ERROR(set_int8_attr(*product.int8, product.activation, columns_mask, attr));
+            product.constant_weights = product.int8->weights.reshaped(shape_of(product.weights));
+        } else {
+            dnnl::post_ops ops;
+            if (product.added != dnnl::memory::desc()) ops.append_binary(dnnl::algorithm::binary_add, product.added);
+            if (!append_activation(ops, product.activation)) return unsupported("activation has no oneDNN post-op");
+            attr.set_post_ops(ops);
+            if (product.scale != 1.0f) attr.set_output_scales(0, {product.scale});
+        }
         const dnnl::memory::desc weights_any =
-            product.constant_weights ? dnnl::memory::desc(product.weights.dims(), dt::f32, tag::any) : product.weights;
+            product.constant_weights ? dnnl::memory::desc(product.weights.dims(), product.weights.data_type(), tag::any)
+                                     : product.weights;
         const dnnl::matmul::desc desc(product.src, weights_any, product.bias, product.dst);
         const dnnl::matmul::primitive_desc pd(desc, attr, dnnl_engine());
         step_ = DnnlStep(dnnl::matmul(pd), {});
+        if (product.int8) bind_int8_zero_points(*product.int8, step_);
         step_.bind(DNNL_ARG_SRC, dnnl::memory(product.src, dnnl_engine(), DNNL_MEMORY_NONE));
         step_.bind(DNNL_ARG_DST, dnnl::memory(product.dst, dnnl_engine(), DNNL_MEMORY_NONE));
         weights_constant_ = product.constant_weights.has_value();
@@ -78,7 +94,7 @@ protected:
 
     Status run_dnnl(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
         step_.set_data(DNNL_ARG_SRC, inputs[0].raw());
-        if (!weights_constant_) step_.set_data(DNNL_ARG_WEIGHTS, inputs[1].raw());
+        if (!weights_constant_) step_.set_data(DNNL_ARG_WEIGHTS, inputs[1].raw());  // MatMul's B
         if (bias_input_ >= 0) step_.set_data(DNNL_ARG_BIAS, inputs[bias_input_].raw());
         if (added_input_ >= 0) step_.set_data(kAddedArg, inputs[added_input_].raw());
         step_.set_data(DNNL_ARG_DST, outputs[0].raw());
@@ -125,6 +141,8 @@ protected:
         if (!b_vector) y.push_back(n_cols);
         outputs = {OutputInfo{DType::kF32, y}};
 
+        set_work(2.0 * static_cast<double>(shape_numel(y)) * static_cast<double>(k),
+                 4.0 * static_cast<double>(shape_numel(a) + shape_numel(b) + shape_numel(y)));
         Product product;
         product.activation = activation_;
         Shape full_y = batch;
@@ -161,11 +179,6 @@ protected:
     }
 
 private:
-    static Shape shape_of(const dnnl::memory::desc& desc) {
-        const dnnl::memory::dims dims = desc.dims();
-        return Shape(dims.begin(), dims.end());
-    }
-
     int bias_;
 };
 
@@ -197,6 +210,7 @@ protected:
         const Shape y = {m, n_cols};
         outputs = {OutputInfo{DType::kF32, y}};
 
+        set_work(2.0 * static_cast<double>(m * n_cols * k), 4.0 * static_cast<double>(m * k + k * n_cols + m * n_cols));
         Product product;
         product.activation = activation_;
         product.scale = alpha;
@@ -233,6 +247,58 @@ protected:
     }
 };
 
+// QLinearMatMul with constant 2-D weights: a [..., K] flattened to rows, dst [..., N]; pare's private extension adds
+// an int32 bias (input 8) and an activation.
+class DnnlQLinearMatMul : public DnnlMatMulBase {
+public:
+    DnnlQLinearMatMul(const KernelContext& context, Activation activation, bool has_bias_input)
+        : DnnlMatMulBase(context, activation), has_bias_input_(has_bias_input) {}
+
+protected:
+    Status prepare_dnnl(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
+        const Node& n = node();
+        PARE_RETURN_IF_ERROR(check_input_count(n, inputs, 8, has_bias_input_ ? 9 : 8));
+        const Shape& a = inputs[0].shape;
+        const Shape& b = inputs[3].shape;
+        if (b.size() != 2) return unsupported("weights that are not 2-D");
+        if (a.empty() || a.back() != b[0]) {
+            return invalid_input(n.describe() + ": QLinearMatMul of " + shape_to_string(a) + " and " + shape_to_string(b));
+        }
+        Product product;
+        PARE_ASSIGN_OR_RETURN(product.int8, read_int8_params(n, inputs, 1));
+        const int64_t k = b[0], n_cols = b[1], rows = shape_numel(a) / k;
+        Shape y(a.begin(), a.end() - 1);
+        y.push_back(n_cols);
+        outputs = {OutputInfo{product.int8->y_type, y}};
+        set_work(2.0 * static_cast<double>(rows * n_cols * k), static_cast<double>(rows * k + k * n_cols + rows * n_cols));
+        product.activation = activation_;
+        product.src = plain_desc({rows, k}, inputs[0].dtype);
+        product.weights = plain_desc({k, n_cols}, DType::kI8);
+        product.dst = plain_desc({rows, n_cols}, product.int8->y_type);
+        const bool has_bias = inputs.size() > 8 && inputs[8].present;
+        if (has_bias) {
+            if (inputs[8].dtype != DType::kI32 || shape_numel(inputs[8].shape) != n_cols) {
+                return invalid_input(n.describe() + ": bias " + shape_to_string(inputs[8].shape) + " of type " +
+                                     dtype_name(inputs[8].dtype) + " for " + std::to_string(n_cols) + " columns");
+            }
+            product.bias = plain_desc({1, n_cols}, DType::kI32);
+        }
+        return build(product, 8, -1);
+    }
+
+private:
+    bool has_bias_input_;
+};
+
+Result<KernelPtr> create_qlinear_matmul(const KernelContext& context) {
+    Activation activation;
+    const bool private_op = is_pare_node(context.node);
+    if (private_op) {
+        PARE_ASSIGN_OR_RETURN(activation, activation_of_private(context.node));
+    }
+    return KernelPtr(new DnnlQLinearMatMul(context, activation, private_op));
+}
+
 Result<KernelPtr> create_matmul(const KernelContext& context) {
     Activation activation;
     int bias = -1;
@@ -257,6 +323,7 @@ void register_onednn_matmul_kernels(KernelRegistry& registry) {
     for (const char* domain : {"", kPareDomain}) {
         registry.add(KernelEntry{domain, "MatMul", "onednn", Backend::kCpu, 10, create_matmul});
         registry.add(KernelEntry{domain, "Gemm", "onednn", Backend::kCpu, 10, create_gemm});
+        registry.add(KernelEntry{domain, "QLinearMatMul", "onednn", Backend::kCpu, 10, create_qlinear_matmul});
     }
 }
 

@@ -49,6 +49,7 @@ protected:
         statistics_ = n.num_outputs() > 1;
         epsilon_ = n.attr_float("epsilon", 1e-5f);
         if (rows == 0 || cols == 0) return unsupported("an empty tensor");
+        set_work(8.0 * static_cast<double>(rows * cols), 8.0 * static_cast<double>(rows * cols));
         const dnnl::memory::desc data = plain_desc({rows, cols}, DType::kF32);
         const dnnl::memory::desc vector = plain_desc({cols}, DType::kF32);
         const flags f = has_bias_ ? flags::use_scale | flags::use_shift : flags::use_scale;
@@ -120,6 +121,7 @@ protected:
         }
         outputs = {OutputInfo{DType::kF32, x}};
         if (shape_numel(x) == 0) return unsupported("an empty tensor");
+        set_work(2.0 * static_cast<double>(shape_numel(x)), 8.0 * static_cast<double>(shape_numel(x)));
         const dnnl::memory::desc data = plain_desc(x, DType::kF32), vector = plain_desc({x[1]}, DType::kF32);
         const dnnl::batch_normalization_forward::primitive_desc pd(
             dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_inference, data,

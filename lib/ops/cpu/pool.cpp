@@ -61,6 +61,9 @@ protected:
         y.insert(y.end(), window.output.begin(), window.output.end());
         outputs = {OutputInfo{dtype, channels_last_ ? channels_last_shape(y) : y}};
 
+        set_work(static_cast<double>(shape_numel(x)) * static_cast<double>(shape_numel(Shape(window.kernel.begin(), window.kernel.end()))) /
+                     static_cast<double>(shape_numel(Shape(window.strides.begin(), window.strides.end()))),
+                 static_cast<double>(dtype_storage_bytes(dtype, shape_numel(x) + shape_numel(y))));
         auto desc_of = [&](const Shape& logical) {
             return channels_last_ ? channels_last_desc(logical, dtype) : plain_desc(logical, dtype);
         };

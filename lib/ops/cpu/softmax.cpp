@@ -30,6 +30,7 @@ protected:
             view = {shape_numel(Shape(x.begin(), x.begin() + axis)), shape_numel(Shape(x.begin() + axis, x.end()))};
             softmax_axis = 1;
         }
+        set_work(10.0 * static_cast<double>(shape_numel(x)), 8.0 * static_cast<double>(shape_numel(x)));
         const dnnl::memory::desc data = plain_desc(view, DType::kF32);
         if (log_) {
             const dnnl::logsoftmax_forward::primitive_desc pd(

@@ -58,6 +58,7 @@ protected:
         const std::vector<int64_t> src_strides = shape_strides(src_dims);
         const dnnl::memory::desc from(dnnl_dims(src_dims), type, dnnl::memory::dims(src_strides.begin(), src_strides.end()));
         const dnnl::memory::desc to(dnnl_dims(src_dims), type, dst_strides);
+        set_work(0.0, 2.0 * static_cast<double>(dtype_storage_bytes(inputs[0].dtype, shape_numel(x))));
         reorder_ = DnnlReorder(from, to);
         return Status();
     }

@@ -29,7 +29,7 @@ public:
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
         PARE_RETURN_IF_ERROR(check_input_count(node_, inputs, 1, 1));
         const DType dtype = inputs[0].dtype;
-        if (!dtype_in_set(dtype, DTypeSet::kNumeric)) return unsupported(node_.describe() + " on " + dtype_name(dtype) + " tensors");
+        PARE_RETURN_IF_ERROR(check_dtype_in(node_, dtype, DTypeSet::kNumeric));
         const Shape& shape = inputs[0].shape;
         if (shape.empty()) return invalid_input(node_.describe() + " needs an input of rank 1 or more");
         PARE_ASSIGN_OR_RETURN(axis_index_, normalize_axis(axis_, static_cast<int64_t>(shape.size()), node_));

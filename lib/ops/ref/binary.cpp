@@ -126,11 +126,7 @@ public:
 
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
         PARE_RETURN_IF_ERROR(check_input_count(node_, inputs, 2, 2));
-        for (int i = 0; i < 2; ++i) {
-            if (!dtype_in_set(inputs[i].dtype, DTypeSet::kNumeric)) {
-                return unsupported(node_.describe() + " on " + dtype_name(inputs[i].dtype) + " tensors");
-            }
-        }
+        for (int i = 0; i < 2; ++i) PARE_RETURN_IF_ERROR(check_dtype_in(node_, inputs[i].dtype, DTypeSet::kNumeric));
         PARE_ASSIGN_OR_RETURN(Shape shape, broadcast_input_shapes(node_, inputs, 0, 2));
         outputs = {OutputInfo{inputs[0].dtype, shape}};
         return Status();
@@ -140,7 +136,8 @@ public:
         const Tensor& base = inputs[0];
         Tensor& dst = outputs[0];
         const bool integer_powers = !dtype_is_float(base.dtype()) && !dtype_is_float(inputs[1].dtype());
-        PARE_ASSIGN_OR_RETURN(const Tensor exponent, cast_tensor(inputs[1], integer_powers ? DType::kI64 : DType::kF64));
+        const DType exponent_dtype = integer_powers ? DType::kI64 : DType::kF64;
+        PARE_ASSIGN_OR_RETURN(const Tensor exponent, cast_tensor(inputs[1], exponent_dtype));
         const BroadcastLoop loop({base.shape(), exponent.shape()}, dst.shape());
         return dispatch_dtype<DTypeSet::kNumeric>(base.dtype(), [&](auto tag) {
             using T = typename decltype(tag)::type;
@@ -183,6 +180,7 @@ void register_binary_kernels(KernelRegistry& registry) {
         return KernelPtr(new BinaryKernel<PReluOp>(context.node, PReluOp(), true));
     });
     registry.add_reference("Pow", [](const KernelContext& context) -> Result<KernelPtr> {
+        PARE_RETURN_IF_ERROR(check_no_legacy_broadcast(context.node, context.opset));
         return KernelPtr(new PowKernel(context.node));
     });
 }

@@ -20,7 +20,8 @@ template <class Op>
 class BinaryKernel : public Kernel {
 public:
     /// With `unidirectional`, input 1 must broadcast to input 0's shape (PRelu's slope), not the other way.
-    BinaryKernel(const Node& node, Op op, bool unidirectional) : node_(node), op_(op), unidirectional_(unidirectional) {}
+    BinaryKernel(const Node& node, Op op, bool unidirectional)
+        : node_(node), op_(op), unidirectional_(unidirectional) {}
 
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
         PARE_RETURN_IF_ERROR(check_input_count(node_, inputs, 2, 2));
@@ -29,7 +30,7 @@ public:
             return invalid_input(node_.describe() + ": inputs have different dtypes " + dtype_name(dtype) + " and " +
                                  dtype_name(inputs[1].dtype));
         }
-        if (!dtype_in_set(dtype, Op::kTypes)) return unsupported(node_.describe() + " on " + dtype_name(dtype) + " tensors");
+        PARE_RETURN_IF_ERROR(check_dtype_in(node_, dtype, Op::kTypes));
         PARE_ASSIGN_OR_RETURN(Shape shape, broadcast_input_shapes(node_, inputs, 0, 2));
         if (unidirectional_ && shape != inputs[0].shape) {
             return invalid_input(node_.describe() + ": input 1 of shape " + shape_to_string(inputs[1].shape) +
@@ -63,6 +64,7 @@ private:
 template <class Op>
 void add_binary(KernelRegistry& registry, const std::string& op_type) {
     registry.add_reference(op_type, [](const KernelContext& context) -> Result<KernelPtr> {
+        PARE_RETURN_IF_ERROR(check_no_legacy_broadcast(context.node, context.opset));
         return KernelPtr(new BinaryKernel<Op>(context.node, Op(), false));
     });
 }

@@ -10,12 +10,21 @@ Result<Shape> broadcast_input_shapes(const Node& node, const std::vector<InputIn
         auto merged = broadcast_shapes(out, inputs[i].shape);
         if (!merged.ok()) {
             std::string shapes;
-            for (int j = first; j < first + count; ++j) shapes += (j > first ? ", " : "") + shape_to_string(inputs[j].shape);
+            for (int j = first; j < first + count; ++j) {
+                shapes += (j > first ? ", " : "") + shape_to_string(inputs[j].shape);
+            }
             return invalid_input(node.describe() + ": input shapes " + shapes + " do not broadcast");
         }
         out = *merged;
     }
     return out;
+}
+
+Status check_no_legacy_broadcast(const Node& node, int64_t opset) {
+    if (opset < 7 && node.has_attribute("axis")) {
+        return unsupported(node.describe() + ": legacy broadcasting along an axis (opset " + std::to_string(opset) + ")");
+    }
+    return Status();
 }
 
 BroadcastLoop::BroadcastLoop(const std::vector<Shape>& inputs, const Shape& out)

@@ -14,6 +14,10 @@ namespace pare {
 /// when they do not broadcast.
 Result<Shape> broadcast_input_shapes(const Node& node, const std::vector<InputInfo>& inputs, int first, int count);
 
+/// Before opset 7, binary ops aligned input 1 at an `axis` attribute when broadcast=1; that legacy form is
+/// unsupported() (without `axis` it aligns trailing dims, which numpy broadcasting covers).
+Status check_no_legacy_broadcast(const Node& node, int64_t opset);
+
 /// A walk over the output of a broadcast, in row-major order. Adjacent dimensions along which every input is either
 /// contiguous or broadcast are merged, so the innermost "row" is as long as possible.
 class BroadcastLoop {

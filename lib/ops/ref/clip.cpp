@@ -19,12 +19,13 @@ public:
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
         PARE_RETURN_IF_ERROR(check_input_count(node_, inputs, 1, bounds_are_inputs_ ? 3 : 1));
         const DType dtype = inputs[0].dtype;
-        if (!dtype_in_set(dtype, DTypeSet::kNumeric)) return unsupported(node_.describe() + " on " + dtype_name(dtype) + " tensors");
+        PARE_RETURN_IF_ERROR(check_dtype_in(node_, dtype, DTypeSet::kNumeric));
         for (size_t i = 1; i < inputs.size(); ++i) {
             if (!inputs[i].present) continue;
             if (inputs[i].dtype != dtype || shape_numel(inputs[i].shape) != 1) {
-                return invalid_input(node_.describe() + ": bound " + std::to_string(i) + " must be one " + dtype_name(dtype) +
-                                     " value, not " + dtype_name(inputs[i].dtype) + " " + shape_to_string(inputs[i].shape));
+                return invalid_input(node_.describe() + ": bound " + std::to_string(i) + " must be one " +
+                                     dtype_name(dtype) + " value, not " + dtype_name(inputs[i].dtype) + " " +
+                                     shape_to_string(inputs[i].shape));
             }
         }
         outputs = {OutputInfo{dtype, inputs[0].shape}};

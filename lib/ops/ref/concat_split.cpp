@@ -43,8 +43,8 @@ public:
     }
 
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
-        const Shape& out = outputs[0].shape();
-        const int64_t outer = dims_product(out, 0, axis_), inner = dims_product(out, axis_ + 1, out.size());
+        const AxisSplit split = split_at_axis(outputs[0].shape(), axis_);
+        const int64_t outer = split.outer, inner = split.inner;
         char* dst = static_cast<char*>(outputs[0].raw());
         for (int64_t o = 0; o < outer; ++o) {
             for (const Tensor& src : inputs) {
@@ -113,8 +113,8 @@ public:
 
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
         const Tensor& src = inputs[0];
-        const int64_t outer = dims_product(src.shape(), 0, axis_);
-        const int64_t inner = dims_product(src.shape(), axis_ + 1, src.shape().size());
+        const AxisSplit split = split_at_axis(src.shape(), axis_);
+        const int64_t outer = split.outer, inner = split.inner;
         const size_t src_run = static_cast<size_t>(src.dim(axis_) * inner) * element_bytes_;
         size_t start = 0;
         for (Tensor& dst : outputs) {

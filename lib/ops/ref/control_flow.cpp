@@ -18,8 +18,8 @@ Status SubgraphKernel::prepare(const std::vector<InputInfo>& inputs, std::vector
                               " outer-scope values");
     }
     results_.reset();
-    const bool all_values = std::all_of(inputs.begin(), inputs.end(),
-                                        [](const InputInfo& info) { return !info.present || info.value; });
+    const bool all_values =
+        std::all_of(inputs.begin(), inputs.end(), [](const InputInfo& info) { return !info.present || info.value; });
     if (!all_values) {
         const std::vector<InputInfo> explicit_inputs(inputs.begin(), inputs.begin() + explicit_count_);
         PARE_ASSIGN_OR_RETURN(outputs, unknown_outputs(explicit_inputs));
@@ -73,15 +73,23 @@ ValueType declared_type(const Graph& body, const google::protobuf::RepeatedPtrFi
     return value_type_from_proto(info ? *info : list.Get(index));
 }
 
-int64_t element_bytes(DType dtype) { return dtype_bits(dtype) / 8; }
+int64_t element_bytes(DType dtype) {
+    return dtype_bits(dtype) / 8;
+}
 
 }  // namespace
 
-ValueType declared_output_type(const Graph& body, int index) { return declared_type(body, body.header.output(), index); }
+ValueType declared_output_type(const Graph& body, int index) {
+    return declared_type(body, body.header.output(), index);
+}
 
-ValueType declared_input_type(const Graph& body, int index) { return declared_type(body, body.header.input(), index); }
+ValueType declared_input_type(const Graph& body, int index) {
+    return declared_type(body, body.header.input(), index);
+}
 
-bool is_static(const ValueType& type) { return type.has_shape && shape_numel(type.shape) >= 0; }
+bool is_static(const ValueType& type) {
+    return type.has_shape && shape_numel(type.shape) >= 0;
+}
 
 Result<bool> scalar_condition(const Tensor& t, const Node& node) {
     if (!t.defined() || t.numel() != 1) {

@@ -17,13 +17,13 @@ namespace pare {
 class KernelRegistry;
 
 class SubgraphKernel : public Kernel {
-public:
+  public:
     explicit SubgraphKernel(const KernelContext& context);
 
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) final;
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) final;
 
-protected:
+  protected:
     /// Computes every output from the node's explicit inputs (omitted ones undefined) and the outer-scope values
     /// its subgraphs read.
     virtual Result<std::vector<Tensor>> execute(const std::vector<Tensor>& inputs,
@@ -34,7 +34,7 @@ protected:
 
     const Node& node_;
 
-private:
+  private:
     int explicit_count_;
     std::vector<std::string> implicit_names_;
     std::optional<std::vector<Tensor>> results_;  // computed by prepare(), handed out by the next run()

@@ -19,10 +19,11 @@ public:
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
         PARE_RETURN_IF_ERROR(check_input_count(node_, inputs, 2, 2));
         const DType dtype = inputs[0].dtype;
-        if (!dtype_in_set(dtype, DTypeSet::kNumeric)) return unsupported(node_.describe() + " on " + dtype_name(dtype) + " tensors");
+        PARE_RETURN_IF_ERROR(check_dtype_in(node_, dtype, DTypeSet::kNumeric));
         PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 1, {DType::kI32, DType::kI64}));
         if (shape_numel(inputs[1].shape) != 1) {
-            return invalid_input(node_.describe() + ": axis must hold one value, not shape " + shape_to_string(inputs[1].shape));
+            return invalid_input(node_.describe() + ": axis must hold one value, not shape " +
+                                 shape_to_string(inputs[1].shape));
         }
         if (inputs[1].value) PARE_RETURN_IF_ERROR(axis_of(*inputs[1].value, inputs[0].shape).status());
         outputs = {OutputInfo{dtype, inputs[0].shape}};

@@ -11,6 +11,7 @@
 #include "core/half.h"
 #include "core/status.h"
 #include "core/tensor.h"
+#include "graph/node.h"
 
 namespace pare {
 
@@ -127,7 +128,8 @@ enum class DTypeSet {
 
 /// True if `dtype` belongs to `set`.
 inline bool dtype_in_set(DType dtype, DTypeSet set) {
-    const bool is_unsigned = dtype == DType::kU8 || dtype == DType::kU16 || dtype == DType::kU32 || dtype == DType::kU64;
+    const bool is_unsigned =
+        dtype == DType::kU8 || dtype == DType::kU16 || dtype == DType::kU32 || dtype == DType::kU64;
     const bool is_signed = dtype == DType::kI8 || dtype == DType::kI16 || dtype == DType::kI32 || dtype == DType::kI64;
     switch (set) {
         case DTypeSet::kFloat: return dtype_is_float(dtype);
@@ -137,6 +139,12 @@ inline bool dtype_in_set(DType dtype, DTypeSet set) {
         case DTypeSet::kBool: return dtype == DType::kBool;
     }
     return false;
+}
+
+/// unsupported() naming the node and the dtype unless `dtype` is in `set`.
+inline Status check_dtype_in(const Node& node, DType dtype, DTypeSet set) {
+    if (dtype_in_set(dtype, set)) return Status();
+    return unsupported(node.describe() + " on " + dtype_name(dtype) + " tensors");
 }
 
 /// Calls fn(TypeTag<T>{}) with T the storage type of `dtype`, instantiating fn only for the dtypes in Set.

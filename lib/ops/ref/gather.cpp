@@ -53,10 +53,9 @@ public:
     Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
         const Tensor& data = inputs[0];
         const std::vector<int64_t> indices = tensor_to_int64s(inputs[1]);
-        const int64_t dim = data.dim(axis_);
-        const int64_t outer = dims_product(data.shape(), 0, axis_);
-        const size_t block =
-            static_cast<size_t>(dims_product(data.shape(), axis_ + 1, data.shape().size())) * element_bytes_;
+        const AxisSplit split = split_at_axis(data.shape(), axis_);
+        const int64_t dim = split.len, outer = split.outer;
+        const size_t block = static_cast<size_t>(split.inner) * element_bytes_;
         const char* src = static_cast<const char*>(data.raw());
         char* dst = static_cast<char*>(outputs[0].raw());
         for (int64_t index : indices) PARE_RETURN_IF_ERROR(wrap_index(index, dim, node_).status());
@@ -143,11 +142,12 @@ public:
         const Shape& shape = data.shape();
         const std::vector<int64_t> indices = tensor_to_int64s(inputs[1]);
         const std::vector<int64_t> strides = shape_strides(shape);
-        const int64_t batches = dims_product(shape, 0, batch_);
-        const int64_t batch_stride = dims_product(shape, batch_, shape.size());
+        const AxisSplit batch = split_at_axis(shape, batch_);
+        const int64_t batches = batch.outer, batch_stride = batch.len * batch.inner;
         const int64_t tuples = static_cast<int64_t>(indices.size()) / depth_;
         const int64_t tuples_per_batch = batches ? tuples / batches : 0;
-        const size_t slice = static_cast<size_t>(dims_product(shape, batch_ + depth_, shape.size())) * element_bytes_;
+        const AxisSplit addressed = split_at_axis(shape, batch_ + depth_);  // the slice starts after the last address
+        const size_t slice = static_cast<size_t>(addressed.len * addressed.inner) * element_bytes_;
         const char* src = static_cast<const char*>(data.raw());
         char* dst = static_cast<char*>(outputs[0].raw());
         for (int64_t t = 0; t < tuples; ++t) {

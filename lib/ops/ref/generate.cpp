@@ -236,7 +236,8 @@ public:
         const char* values = static_cast<const char*>(inputs[2].raw());
         char* out = static_cast<char*>(dst.raw());
         fill_elements(out, dst.numel(), values, element_bytes_);
-        const int64_t inner = dims_product(indices.shape(), axis_, indices.shape().size());
+        const AxisSplit split = split_at_axis(indices.shape(), axis_);  // the depth axis goes before indices axis_
+        const int64_t inner = split.len * split.inner;
         for (int64_t i = 0; i < indices.numel(); ++i) {
             int64_t index = static_cast<int64_t>(indices.element_as_double(i));
             if (index < 0) index += depth_;

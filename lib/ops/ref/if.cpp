@@ -8,13 +8,16 @@ namespace pare {
 namespace {
 
 class IfKernel : public SubgraphKernel {
-public:
+  public:
     IfKernel(const KernelContext& context, const Graph& then_branch, const Graph& else_branch,
              std::unique_ptr<SubgraphRunner> then_runner, std::unique_ptr<SubgraphRunner> else_runner)
-        : SubgraphKernel(context), then_branch_(then_branch), else_branch_(else_branch),
-          then_runner_(std::move(then_runner)), else_runner_(std::move(else_runner)) {}
+        : SubgraphKernel(context),
+          then_branch_(then_branch),
+          else_branch_(else_branch),
+          then_runner_(std::move(then_runner)),
+          else_runner_(std::move(else_runner)) {}
 
-protected:
+  protected:
     Result<std::vector<Tensor>> execute(const std::vector<Tensor>& inputs,
                                         const std::map<std::string, Tensor>& outer_values) override {
         PARE_ASSIGN_OR_RETURN(const bool condition, scalar_condition(inputs[0], node_));
@@ -40,7 +43,7 @@ protected:
         return outputs;
     }
 
-private:
+  private:
     const Graph& then_branch_;
     const Graph& else_branch_;
     std::unique_ptr<SubgraphRunner> then_runner_;
@@ -54,7 +57,9 @@ Result<KernelPtr> create_if_kernel(const KernelContext& context) {
     const Graph* then_branch = node.subgraph("then_branch");
     const Graph* else_branch = node.subgraph("else_branch");
     if (!then_branch || !else_branch) return invalid_input(node.describe() + " needs then_branch and else_branch");
-    if (node.num_inputs() != 1 || node.input(0).empty()) return invalid_input(node.describe() + " takes one input, cond");
+    if (node.num_inputs() != 1 || node.input(0).empty()) {
+        return invalid_input(node.describe() + " takes one input, cond");
+    }
     const int count = node.num_outputs();
     if (then_branch->header.output_size() != count || else_branch->header.output_size() != count) {
         return invalid_input(node.describe() + " has " + std::to_string(count) + " outputs but its branches have " +

@@ -90,7 +90,7 @@ public:
             return invalid_input(node_.describe() + ": X and Y have different dtypes " + dtype_name(dtype) + " and " +
                                  dtype_name(inputs[2].dtype));
         }
-        if (!dtype_in_set(dtype, DTypeSet::kAll)) return unsupported(node_.describe() + " on " + dtype_name(dtype) + " tensors");
+        PARE_RETURN_IF_ERROR(check_dtype_in(node_, dtype, DTypeSet::kAll));
         PARE_ASSIGN_OR_RETURN(Shape shape, broadcast_input_shapes(node_, inputs, 0, 3));
         outputs = {OutputInfo{dtype, shape}};
         return Status();

@@ -13,12 +13,15 @@ namespace pare {
 namespace {
 
 class LoopKernel : public SubgraphKernel {
-public:
+  public:
     LoopKernel(const KernelContext& context, const Graph& body, std::unique_ptr<SubgraphRunner> runner)
-        : SubgraphKernel(context), body_(body), runner_(std::move(runner)),
-          carried_(context.node.num_inputs() - 2), scans_(context.node.num_outputs() - carried_) {}
+        : SubgraphKernel(context),
+          body_(body),
+          runner_(std::move(runner)),
+          carried_(context.node.num_inputs() - 2),
+          scans_(context.node.num_outputs() - carried_) {}
 
-protected:
+  protected:
     Result<std::vector<Tensor>> execute(const std::vector<Tensor>& inputs,
                                         const std::map<std::string, Tensor>& outer_values) override {
         int64_t trip_count = std::numeric_limits<int64_t>::max();
@@ -37,8 +40,9 @@ protected:
         std::vector<std::vector<Tensor>> scans(static_cast<size_t>(scans_));
         const ValueType iteration_type = declared_input_type(body_, 0), condition_type = declared_input_type(body_, 1);
         for (int64_t i = 0; i < trip_count && condition; ++i) {
-            std::vector<Tensor> body_inputs = {scalar_like_declared(DType::kI64, static_cast<double>(i), iteration_type),
-                                               scalar_like_declared(DType::kBool, condition ? 1.0 : 0.0, condition_type)};
+            std::vector<Tensor> body_inputs = {
+                scalar_like_declared(DType::kI64, static_cast<double>(i), iteration_type),
+                scalar_like_declared(DType::kBool, condition ? 1.0 : 0.0, condition_type)};
             body_inputs.insert(body_inputs.end(), carried.begin(), carried.end());
             PARE_ASSIGN_OR_RETURN(std::vector<Tensor> results, runner_->run(body_inputs, outer_values));
             if (static_cast<int>(results.size()) != 1 + carried_ + scans_) {
@@ -85,7 +89,7 @@ protected:
         return outputs;
     }
 
-private:
+  private:
     const Graph& body_;
     std::unique_ptr<SubgraphRunner> runner_;
     int carried_;
@@ -101,7 +105,9 @@ Result<KernelPtr> create_loop_kernel(const KernelContext& context) {
     const int carried = node.num_inputs() - 2;
     if (carried < 0) return invalid_input(node.describe() + " takes M, cond and the loop-carried values");
     for (int c = 0; c < carried; ++c) {
-        if (node.input(2 + c).empty()) return invalid_input(node.describe() + ": loop-carried input " + std::to_string(c) + " is omitted");
+        if (node.input(2 + c).empty()) {
+            return invalid_input(node.describe() + ": loop-carried input " + std::to_string(c) + " is omitted");
+        }
     }
     if (body->header.input_size() != 2 + carried || body->header.output_size() < 1 + carried ||
         node.num_outputs() != body->header.output_size() - 1) {

@@ -1,13 +1,14 @@
 // MatMulInteger and QLinearMatMul: numpy-style batched matrix products of 8-bit integers with int32 accumulation.
 // Zero points (and QLinearMatMul's scales) are per tensor, per row of A ([M] or [..., M, 1]) or per column of B
 // ([N] or [..., 1, N]). The products are computed on centered int32 copies, (A - a_zero_point) x (B - b_zero_point),
-// accumulated in int64 and wrapped to int32, as the spec allows accumulation to overflow only in 32 bits.
+// multiplied by the shared reference_gemm, which wraps int32 sums as the spec allows (overflow only in 32 bits).
 #include <string>
 
 #include "ops/kernel_util.h"
 #include "ops/quantize_math.h"
-#include "ops/register_kernels.h"
+#include "ops/ref/matrix_multiply.h"
 #include "ops/ref/quant_common.h"
+#include "ops/register_kernels.h"
 #include "ops/registry.h"
 
 namespace pare {
@@ -36,7 +37,8 @@ Result<MatMulGeometry> matmul_geometry(const Shape& a, const Shape& b, const Nod
     }
     const Shape a_batch(a2.begin(), a2.end() - 2), b_batch(b2.begin(), b2.end() - 2);
     PARE_ASSIGN_OR_RETURN(Shape batch, broadcast_shapes(a_batch, b_batch));
-    const std::vector<int64_t> a_strides = broadcast_strides(a_batch, batch), b_strides = broadcast_strides(b_batch, batch);
+    const std::vector<int64_t> a_strides = broadcast_strides(a_batch, batch),
+                               b_strides = broadcast_strides(b_batch, batch);
     const int64_t count = shape_numel(batch);
     for (int64_t index = 0; index < count; ++index) {
         int64_t rest = index, a_index = 0, b_index = 0;
@@ -70,8 +72,10 @@ Result<ParamLayout> param_layout(const Shape& param, const Shape& matrix, bool r
     layout.target.push_back(rows ? m2[m2.size() - 2] : 1);
     layout.target.push_back(rows ? 1 : m2.back());
     layout.view = param;
-    if (shape_numel(param) == 1) layout.view = {};
-    else if (param.size() == 1) layout.view = rows ? Shape{param[0], 1} : Shape{1, param[0]};
+    if (shape_numel(param) == 1)
+        layout.view = {};
+    else if (param.size() == 1)
+        layout.view = rows ? Shape{param[0], 1} : Shape{1, param[0]};
     auto broadcast = broadcast_shapes(layout.target, layout.view);
     if (layout.view.size() > layout.target.size() || !broadcast.ok() || *broadcast != layout.target) {
         const int64_t lines = rows ? m2[m2.size() - 2] : m2.back();
@@ -124,27 +128,20 @@ std::vector<int32_t> centered(const Tensor& x, const Tensor& zero_point, const P
     return values;
 }
 
-// acc[b, m, n] = sum_k a[b, m, k] * b[b, k, n], wrapped to int32.
+// acc[b] = a[a_batch[b]] x b[b_batch[b]] for every output matrix, wrapped to int32.
 std::vector<int32_t> integer_matmul(const std::vector<int32_t>& a, const std::vector<int32_t>& b,
                                     const MatMulGeometry& g) {
     const int64_t matrices = static_cast<int64_t>(g.a_batch.size());
     std::vector<int32_t> acc(static_cast<size_t>(matrices * g.m * g.n));
-#pragma omp parallel for if (matrices * g.m * g.n * g.k > 262144)
-    for (int64_t row = 0; row < matrices * g.m; ++row) {
-        const int64_t batch = row / g.m, m = row % g.m;
-        const int32_t* a_row = a.data() + (g.a_batch[batch] * g.m + m) * g.k;
-        const int32_t* b_mat = b.data() + g.b_batch[batch] * g.k * g.n;
-        for (int64_t n = 0; n < g.n; ++n) {
-            int64_t sum = 0;
-            for (int64_t k = 0; k < g.k; ++k) sum += static_cast<int64_t>(a_row[k]) * b_mat[k * g.n + n];
-            acc[row * g.n + n] = wrap_int32(sum);
-        }
+    for (int64_t batch = 0; batch < matrices; ++batch) {
+        reference_gemm<int32_t>(false, false, g.m, g.n, g.k, 1.0, a.data() + g.a_batch[batch] * g.m * g.k, g.k,
+                                b.data() + g.b_batch[batch] * g.k * g.n, g.n, 0.0, acc.data() + batch * g.m * g.n, g.n);
     }
     return acc;
 }
 
 class MatMulIntegerKernel : public Kernel {
-public:
+  public:
     explicit MatMulIntegerKernel(const Node& node) : node_(node) {}
 
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
@@ -166,7 +163,7 @@ public:
         return Status();
     }
 
-private:
+  private:
     const Node& node_;
     MatMulGeometry geometry_;
     ParamLayout a_zero_point_, b_zero_point_;
@@ -174,14 +171,14 @@ private:
 
 // Inputs: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point.
 class QLinearMatMulKernel : public Kernel {
-public:
+  public:
     explicit QLinearMatMulKernel(const Node& node) : node_(node) {}
 
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
         PARE_RETURN_IF_ERROR(check_input_count(node_, inputs, 8, 8));
         PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 0, int8_dtypes()));
         PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 3, int8_dtypes()));
-        for (int i : {1, 4, 6}) PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, i, {DType::kF32, DType::kF16, DType::kBF16}));
+        for (int i : {1, 4, 6}) PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, i, scale_dtypes()));
         PARE_ASSIGN_OR_RETURN(geometry_, matmul_geometry(inputs[0].shape, inputs[3].shape, node_));
         PARE_ASSIGN_OR_RETURN(a_zero_point_, zero_point_layout(inputs, 2, inputs[0], true, node_));
         PARE_ASSIGN_OR_RETURN(b_zero_point_, zero_point_layout(inputs, 5, inputs[3], false, node_));
@@ -220,7 +217,7 @@ public:
         return Status();
     }
 
-private:
+  private:
     const Node& node_;
     MatMulGeometry geometry_;
     ParamLayout a_zero_point_, b_zero_point_, a_scale_, b_scale_;

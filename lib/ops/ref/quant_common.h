@@ -15,6 +15,12 @@ inline const std::vector<DType>& int8_dtypes() {
     return types;
 }
 
+/// The scale types of the quantization ops (float8 scales are out of reach: pare's tensors cannot hold them).
+inline const std::vector<DType>& scale_dtypes() {
+    static const std::vector<DType> types = {DType::kF32, DType::kF16, DType::kBF16};
+    return types;
+}
+
 /// Input `index`, or an undefined tensor when it is omitted or beyond the node's inputs.
 inline Tensor optional_input(const std::vector<Tensor>& inputs, size_t index) {
     return index < inputs.size() ? inputs[index] : Tensor();
@@ -23,9 +29,8 @@ inline Tensor optional_input(const std::vector<Tensor>& inputs, size_t index) {
 /// Registers reference kernel K, built from the node alone, for an ai.onnx op.
 template <class K>
 void add_node_kernel(KernelRegistry& registry, const std::string& op) {
-    registry.add_reference(op, [](const KernelContext& context) -> Result<KernelPtr> {
-        return KernelPtr(new K(context.node));
-    });
+    registry.add_reference(
+        op, [](const KernelContext& context) -> Result<KernelPtr> { return KernelPtr(new K(context.node)); });
 }
 
 }  // namespace pare

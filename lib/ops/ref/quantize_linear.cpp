@@ -5,8 +5,8 @@
 
 #include "ops/kernel_util.h"
 #include "ops/quantize_math.h"
-#include "ops/register_kernels.h"
 #include "ops/ref/quant_common.h"
+#include "ops/register_kernels.h"
 #include "ops/registry.h"
 
 namespace pare {
@@ -14,18 +14,20 @@ namespace pare {
 namespace {
 
 // ONNX data_type values of the float8 (17-20) and float4 (23) types, named in unsupported() messages.
-bool is_float8_or_4(int64_t onnx_type) { return (onnx_type >= 17 && onnx_type <= 20) || onnx_type == 23; }
-
-const std::vector<DType> kScaleDTypes = {DType::kF32, DType::kF16, DType::kBF16};
+bool is_float8_or_4(int64_t onnx_type) {
+    return (onnx_type >= 17 && onnx_type <= 20) || onnx_type == 23;
+}
 
 class QuantizeLinearKernel : public Kernel {
-public:
+  public:
     explicit QuantizeLinearKernel(const Node& node) : node_(node) {}
 
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
         PARE_RETURN_IF_ERROR(check_input_count(node_, inputs, 2, 3));
-        PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 0, {DType::kF32, DType::kF16, DType::kBF16, DType::kI32}));
-        PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 1, {DType::kF32, DType::kF16, DType::kBF16, DType::kI32}));
+        // x and the scale: float, float16, bfloat16 or int32 (the spec's T1 and T2).
+        const std::vector<DType> allowed = {DType::kF32, DType::kF16, DType::kBF16, DType::kI32};
+        PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 0, allowed));
+        PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 1, allowed));
         const bool has_zero_point = inputs.size() > 2 && inputs[2].present;
         const int64_t output_dtype = node_.attr_int("output_dtype", 0);
         if (is_float8_or_4(output_dtype)) return unsupported(node_.describe() + ": float8/float4 outputs");
@@ -64,14 +66,14 @@ public:
         return quantize_tensor(inputs[0], inputs[1], zero_point, layout_, precision_, outputs[0]);
     }
 
-private:
+  private:
     const Node& node_;
     QuantLayout layout_;
     DType precision_ = DType::kF32;
 };
 
 class DequantizeLinearKernel : public Kernel {
-public:
+  public:
     explicit DequantizeLinearKernel(const Node& node) : node_(node) {}
 
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
@@ -80,7 +82,7 @@ public:
         if (!is_quantized_dtype(x_dtype) && x_dtype != DType::kI32) {
             return unsupported(node_.describe() + ": dequantizing " + dtype_name(x_dtype));
         }
-        PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 1, kScaleDTypes));
+        PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 1, scale_dtypes()));
         if (inputs.size() > 2 && inputs[2].present) {
             if (inputs[2].dtype != x_dtype) {
                 return invalid_input(node_.describe() + ": zero point is " + dtype_name(inputs[2].dtype) +
@@ -107,14 +109,14 @@ public:
         return dequantize_tensor(inputs[0], inputs[1], zero_point, layout_, outputs[0]);
     }
 
-private:
+  private:
     const Node& node_;
     QuantLayout layout_;
 };
 
 // y, y_scale, y_zero_point from the data's own range widened to include 0 (uint8 only, as the spec defines it).
 class DynamicQuantizeLinearKernel : public Kernel {
-public:
+  public:
     explicit DynamicQuantizeLinearKernel(const Node& node) : node_(node) {}
 
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
@@ -145,7 +147,7 @@ public:
         return Status();
     }
 
-private:
+  private:
     const Node& node_;
 };
 

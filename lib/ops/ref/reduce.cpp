@@ -81,7 +81,9 @@ void reduce(const ReducePlan& plan, const Tensor& src, Tensor& dst) {
         });
         for (int64_t o = 0; o < outputs; ++o) {
             const double max = static_cast<double>(acc[o]);
-            d[o] = store<T>(count > 0 && std::isfinite(max) ? max + std::log(sums[o]) : count > 0 ? max : -INFINITY);
+            double result = -INFINITY;  // log of an empty sum
+            if (count > 0) result = std::isfinite(max) ? max + std::log(sums[o]) : max;  // +-inf and NaN as they are
+            d[o] = store<T>(result);
         }
     } else {
         for (int64_t o = 0; o < outputs; ++o) {
@@ -108,7 +110,7 @@ public:
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
         PARE_ASSIGN_OR_RETURN(std::optional<ReducePlan> plan, axes_.plan(inputs));
         const DType dtype = inputs[0].dtype;
-        if (!dtype_in_set(dtype, DTypeSet::kNumeric)) return unsupported(node_.describe() + " on " + dtype_name(dtype) + " tensors");
+        PARE_RETURN_IF_ERROR(check_dtype_in(node_, dtype, DTypeSet::kNumeric));
         if (!plan) {
             outputs = {OutputInfo{dtype, {}, false}};
             return Status();

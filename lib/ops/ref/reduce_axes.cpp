@@ -1,5 +1,6 @@
 #include "ops/ref/reduce_axes.h"
 
+#include "ops/index_util.h"
 #include "ops/kernel_util.h"
 
 namespace pare {
@@ -13,16 +14,9 @@ Result<ReducePlan> plan_reduce(const Node& node, const Shape& shape, const std::
         return plan;
     }
     const int64_t rank = static_cast<int64_t>(shape.size());
+    PARE_ASSIGN_OR_RETURN(const std::vector<int64_t> normalized, normalize_axes(axes, rank, node));
     std::vector<bool> reduced(shape.size(), axes.empty());
-    for (int64_t axis : axes) {
-        if (axis < -rank || axis >= rank) {
-            return invalid_input(node.describe() + ": axis " + std::to_string(axis) + " is out of range for input of shape " +
-                                 shape_to_string(shape));
-        }
-        const int64_t a = axis < 0 ? axis + rank : axis;
-        if (reduced[a]) return invalid_input(node.describe() + ": axis " + std::to_string(axis) + " is listed twice");
-        reduced[a] = true;
-    }
+    for (int64_t a : normalized) reduced[a] = true;
     for (int64_t d = 0; d < rank; ++d) {
         plan.kept_shape.push_back(reduced[d] ? 1 : shape[d]);
         if (!reduced[d] || keepdims) plan.out_shape.push_back(plan.kept_shape.back());
@@ -42,33 +36,14 @@ Result<std::optional<ReducePlan>> ReduceAxes::plan(const std::vector<InputInfo>&
     if (axes_from_input_ && inputs.size() > 1 && inputs[1].present) {
         const InputInfo& input = inputs[1];
         if (input.dtype != DType::kI64 || input.shape.size() != 1) {
-            return invalid_input(node_.describe() + ": axes must be a 1-D int64 tensor, not " + dtype_name(input.dtype) +
-                                 " " + shape_to_string(input.shape));
+            return invalid_input(node_.describe() + ": axes must be a 1-D int64 tensor, not " +
+                                 dtype_name(input.dtype) + " " + shape_to_string(input.shape));
         }
         if (!input.value) return std::optional<ReducePlan>();
         axes = input_int64s(input);
     }
     PARE_ASSIGN_OR_RETURN(ReducePlan plan, plan_reduce(node_, inputs[0].shape, axes, keepdims_, noop_with_empty_axes_));
     return std::optional<ReducePlan>(std::move(plan));
-}
-
-AxisSplit split_at_axis(const Shape& shape, int64_t axis) {
-    AxisSplit split;
-    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-        if (d < axis) split.outer *= shape[d];
-        else if (d == axis) split.len = shape[d];
-        else split.inner *= shape[d];
-    }
-    return split;
-}
-
-Shape replace_axis(const Shape& shape, int64_t axis, int64_t size, bool keep) {
-    Shape out;
-    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-        if (d != axis) out.push_back(shape[d]);
-        else if (keep) out.push_back(size);
-    }
-    return out;
 }
 
 }  // namespace pare

@@ -1,9 +1,11 @@
-// Axis handling shared by the reductions (Reduce*), ArgMax/ArgMin, CumSum and TopK.
+// Reduction plans shared by Reduce*, ArgMax/ArgMin, CumSum and TopK (the general axis helpers they use, such as
+// split_at_axis, live in ops/index_util.h).
 #pragma once
 
 #include <optional>
 #include <vector>
 
+#include "ops/index_util.h"
 #include "ops/kernel.h"
 
 namespace pare {
@@ -36,18 +38,5 @@ private:
     bool keepdims_;
     bool noop_with_empty_axes_;
 };
-
-/// A shape seen as [outer, len, inner] around one axis: elements along the axis are `inner` apart.
-struct AxisSplit {
-    int64_t outer = 1;
-    int64_t len = 1;
-    int64_t inner = 1;
-};
-
-/// Splits `shape` at `axis`, which must already be normalized into [0, rank).
-AxisSplit split_at_axis(const Shape& shape, int64_t axis);
-
-/// `shape` with `axis` set to `size`, or removed when `keep` is false (single-axis reductions, TopK).
-Shape replace_axis(const Shape& shape, int64_t axis, int64_t size, bool keep = true);
 
 }  // namespace pare

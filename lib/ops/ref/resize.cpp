@@ -287,7 +287,8 @@ private:
     // One separable pass: resizes axis `a` of `values` (shape `shape`) with `taps`.
     std::vector<double> interpolate_axis(const std::vector<double>& values, const Shape& shape, size_t a,
                                          const Taps& taps) const {
-        const int64_t outer = dims_product(shape, 0, a), inner = dims_product(shape, a + 1, shape.size());
+        const AxisSplit split = split_at_axis(shape, static_cast<int64_t>(a));
+        const int64_t outer = split.outer, inner = split.inner;
         const int64_t in = shape[a], out = plan_[a].out;
         std::vector<double> result(static_cast<size_t>(outer * out * inner));
 #pragma omp parallel for if (outer * out * inner > 65536)

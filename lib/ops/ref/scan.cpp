@@ -16,7 +16,7 @@ struct ScanIterations {
 };
 
 class ScanKernel : public SubgraphKernel {
-public:
+  public:
     ScanKernel(const KernelContext& context, const Graph& body, std::unique_ptr<SubgraphRunner> runner)
         : SubgraphKernel(context), body_(body), runner_(std::move(runner)), batched_(context.opset < 9) {
         const Node& node = context.node;
@@ -53,12 +53,14 @@ public:
             return invalid_input(node.describe() + ": scan axes/directions attributes have the wrong length");
         }
         for (int i = batched_ ? 1 : 0; i < node.num_inputs(); ++i) {
-            if (node.input(i).empty()) return invalid_input(node.describe() + ": input " + std::to_string(i) + " is omitted");
+            if (node.input(i).empty()) {
+                return invalid_input(node.describe() + ": input " + std::to_string(i) + " is omitted");
+            }
         }
         return Status();
     }
 
-protected:
+  protected:
     Result<std::vector<Tensor>> execute(const std::vector<Tensor>& inputs,
                                         const std::map<std::string, Tensor>& outer_values) override {
         return batched_ ? execute_batched(inputs, outer_values) : execute_unbatched(inputs, outer_values);
@@ -76,7 +78,7 @@ protected:
         return outputs;
     }
 
-private:
+  private:
     // Runs the body `count` times; scan input j is read along axes[j] (backwards when reverse[j]).
     Result<ScanIterations> iterate(std::vector<Tensor> states, const std::vector<Tensor>& scan_inputs,
                                    const std::vector<int64_t>& axes, int64_t count,
@@ -87,8 +89,8 @@ private:
             std::vector<Tensor> body_inputs = states;
             for (int j = 0; j < scan_inputs_; ++j) {
                 const int64_t length = scan_inputs[j].shape()[axes[j]];
-                PARE_ASSIGN_OR_RETURN(Tensor element, slice_along(scan_inputs[j], axes[j],
-                                                                  input_directions_[j] ? length - 1 - t : t));
+                PARE_ASSIGN_OR_RETURN(Tensor element,
+                                      slice_along(scan_inputs[j], axes[j], input_directions_[j] ? length - 1 - t : t));
                 body_inputs.push_back(std::move(element));
             }
             PARE_ASSIGN_OR_RETURN(std::vector<Tensor> results, runner_->run(body_inputs, outer_values));
@@ -153,8 +155,10 @@ private:
         for (int k = 0; k < scan_outputs_; ++k) {
             const auto& elements = run.elements[k];
             PARE_ASSIGN_OR_RETURN(auto type, element_type(k, elements.empty() ? nullptr : &elements[0]));
-            PARE_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(output_axes_[k], static_cast<int64_t>(type.second.size()) + 1, node_));
-            PARE_ASSIGN_OR_RETURN(Tensor stacked, stack_along(elements, axis, output_directions_[k] != 0, type.first, type.second));
+            PARE_ASSIGN_OR_RETURN(int64_t axis,
+                                  normalize_axis(output_axes_[k], static_cast<int64_t>(type.second.size()) + 1, node_));
+            PARE_ASSIGN_OR_RETURN(Tensor stacked,
+                                  stack_along(elements, axis, output_directions_[k] != 0, type.first, type.second));
             outputs.push_back(std::move(stacked));
         }
         return outputs;
@@ -176,7 +180,8 @@ private:
             }
         }
         const std::vector<int64_t> axes(scan_inputs_, 0);  // after taking one batch item, the sequence axis is 0
-        PARE_ASSIGN_OR_RETURN(const int64_t max_length, sequence_length(scan_inputs, std::vector<int64_t>(scan_inputs_, 1)));
+        PARE_ASSIGN_OR_RETURN(const int64_t max_length,
+                              sequence_length(scan_inputs, std::vector<int64_t>(scan_inputs_, 1)));
         std::vector<int64_t> lengths(static_cast<size_t>(batch), max_length);
         if (inputs[0].defined()) {
             lengths = tensor_to_int64s(inputs[0]);
@@ -207,7 +212,8 @@ private:
         for (int i = 0; i < states_; ++i) {
             std::vector<Tensor> parts;
             for (const auto& run : runs) parts.push_back(run.states[i]);
-            const Shape element = batch ? parts[0].shape() : Shape(states[i].shape().begin() + 1, states[i].shape().end());
+            const Shape element =
+                batch ? parts[0].shape() : Shape(states[i].shape().begin() + 1, states[i].shape().end());
             PARE_ASSIGN_OR_RETURN(Tensor stacked, stack_along(parts, 0, false, states[i].dtype(), element));
             outputs.push_back(std::move(stacked));
         }

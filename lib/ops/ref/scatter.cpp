@@ -1,11 +1,12 @@
 // ScatterND, ScatterElements (and its older name Scatter): the output is a copy of data with the updates written at
-// the indexed places, or combined with what is there (reduction add / mul / max / min, in the element type).
+// the indexed places, or combined with what is there (reduction add / mul / max / min).
 // Updates apply in index order, so with duplicate indices and no reduction the last one wins.
 #include <cstring>
+#include <type_traits>
 
-#include "core/half.h"
 #include "ops/index_util.h"
 #include "ops/kernel_util.h"
+#include "ops/ref/dtype_dispatch.h"
 #include "ops/register_kernels.h"
 #include "ops/registry.h"
 
@@ -15,59 +16,33 @@ namespace {
 
 enum class Reduction { kNone, kAdd, kMul, kMax, kMin };
 
-template <class T>
-T combine(Reduction reduction, T a, T b) {
-    switch (reduction) {
-        case Reduction::kAdd: return static_cast<T>(a + b);
-        case Reduction::kMul: return static_cast<T>(a * b);
-        case Reduction::kMax: return std::max(a, b);
-        case Reduction::kMin: return std::min(a, b);
-        default: return b;
+// One reduction step in the compute type: integer add/mul wrap, max/min propagate NaN like ONNX's (numpy)
+// reference, and on bool add/max are "or", mul/min "and".
+template <class C>
+C reduce(Reduction reduction, C x, C y) {
+    if constexpr (std::is_same_v<C, bool>) {
+        return reduction == Reduction::kAdd || reduction == Reduction::kMax ? (x || y) : (x && y);
+    } else {
+        switch (reduction) {
+            case Reduction::kAdd: return wrapping_add(x, y);
+            case Reduction::kMul: return wrapping_mul(x, y);
+            case Reduction::kMax: return max_propagating_nan(x, y);
+            default: return min_propagating_nan(x, y);
+        }
     }
 }
 
+// Combines one update into one output element of storage type T (f16/bf16 computed in float).
 template <class T>
-void combine_in_place(Reduction reduction, char* dst, const char* update) {
+void combine(Reduction reduction, char* dst, const char* update) {
     T a, b;
     std::memcpy(&a, dst, sizeof(T));
     std::memcpy(&b, update, sizeof(T));
-    a = combine(reduction, a, b);
+    a = store<T>(reduce(reduction, load(a), load(b)));
     std::memcpy(dst, &a, sizeof(T));
 }
 
-// f16 / bf16: combined in float, rounded back.
-template <float (*ToFloat)(uint16_t), uint16_t (*FromFloat)(float)>
-void combine_half_in_place(Reduction reduction, char* dst, const char* update) {
-    uint16_t a, b;
-    std::memcpy(&a, dst, 2);
-    std::memcpy(&b, update, 2);
-    a = FromFloat(combine(reduction, ToFloat(a), ToFloat(b)));
-    std::memcpy(dst, &a, 2);
-}
-
-// Applies one update element to one output element.
-void apply_update(DType dtype, Reduction reduction, char* dst, const char* update, size_t bytes) {
-    switch (reduction == Reduction::kNone ? DType::kUndefined : dtype) {
-        case DType::kF32: combine_in_place<float>(reduction, dst, update); break;
-        case DType::kF64: combine_in_place<double>(reduction, dst, update); break;
-        case DType::kF16: combine_half_in_place<f16_to_f32, f32_to_f16>(reduction, dst, update); break;
-        case DType::kBF16: combine_half_in_place<bf16_to_f32, f32_to_bf16>(reduction, dst, update); break;
-        case DType::kI8: combine_in_place<int8_t>(reduction, dst, update); break;
-        case DType::kU8: combine_in_place<uint8_t>(reduction, dst, update); break;
-        case DType::kI16: combine_in_place<int16_t>(reduction, dst, update); break;
-        case DType::kU16: combine_in_place<uint16_t>(reduction, dst, update); break;
-        case DType::kI32: combine_in_place<int32_t>(reduction, dst, update); break;
-        case DType::kU32: combine_in_place<uint32_t>(reduction, dst, update); break;
-        case DType::kI64: combine_in_place<int64_t>(reduction, dst, update); break;
-        case DType::kU64: combine_in_place<uint64_t>(reduction, dst, update); break;
-        case DType::kBool: {  // add/max: or, mul/min: and
-            combine_in_place<uint8_t>(reduction == Reduction::kAdd ? Reduction::kMax : reduction, dst, update);
-            *dst = *dst != 0;
-            break;
-        }
-        default: std::memcpy(dst, update, bytes); break;
-    }
-}
+using CombineFn = void (*)(Reduction, char*, const char*);
 
 class ScatterKernel : public Kernel {
 public:
@@ -84,6 +59,12 @@ public:
         else if (reduction == "max") reduction_ = Reduction::kMax;
         else if (reduction == "min") reduction_ = Reduction::kMin;
         else return invalid_input(node_.describe() + ": unknown reduction " + reduction);
+        if (reduction_ != Reduction::kNone) {
+            const Status typed = dispatch_dtype<DTypeSet::kAll>(inputs[0].dtype, [this](auto tag) {
+                combine_ = &combine<typename decltype(tag)::type>;
+            });
+            if (!typed.ok()) return unsupported(node_.describe() + ": reduction on " + dtype_name(inputs[0].dtype));
+        }
         if (inputs[2].dtype != inputs[0].dtype || inputs[0].shape.empty() || !shapes_fit(inputs)) {
             return invalid_input(node_.describe() + ": data " + dtype_name(inputs[0].dtype) + " " +
                                  shape_to_string(inputs[0].shape) + ", indices " + shape_to_string(inputs[1].shape) +
@@ -104,13 +85,16 @@ protected:
     virtual Status scatter(const std::vector<Tensor>& inputs, Tensor& dst) const = 0;
 
     void apply(Tensor& dst, int64_t dst_index, const Tensor& updates, int64_t update_index) const {
-        apply_update(dst.dtype(), reduction_, static_cast<char*>(dst.raw()) + dst_index * element_bytes_,
-                     static_cast<const char*>(updates.raw()) + update_index * element_bytes_, element_bytes_);
+        char* to = static_cast<char*>(dst.raw()) + dst_index * element_bytes_;
+        const char* from = static_cast<const char*>(updates.raw()) + update_index * element_bytes_;
+        if (reduction_ == Reduction::kNone) std::memcpy(to, from, element_bytes_);
+        else combine_(reduction_, to, from);
     }
 
     const Node& node_;
     size_t element_bytes_ = 0;
     Reduction reduction_ = Reduction::kNone;
+    CombineFn combine_ = nullptr;
 };
 
 // ScatterND: each row of the last indices dimension (k values) addresses a slice data[i_0, ..., i_k-1, ...];
@@ -135,7 +119,8 @@ protected:
         const std::vector<int64_t> indices = tensor_to_int64s(inputs[1]);
         const int64_t depth = inputs[1].shape().back();
         const std::vector<int64_t> strides = shape_strides(shape);
-        const int64_t slice = dims_product(shape, depth, shape.size());
+        const AxisSplit addressed = split_at_axis(shape, depth);  // the slice starts after the last address
+        const int64_t slice = addressed.len * addressed.inner;
         for (int64_t t = 0; t * depth < static_cast<int64_t>(indices.size()); ++t) {
             int64_t offset = 0;
             for (int64_t j = 0; j < depth; ++j) {

@@ -29,14 +29,15 @@ public:
     Status prepare(const std::vector<InputInfo>& inputs, std::vector<OutputInfo>& outputs) override {
         PARE_RETURN_IF_ERROR(check_input_count(node_, inputs, k_from_input_ ? 2 : 1, k_from_input_ ? 2 : 1));
         const DType dtype = inputs[0].dtype;
-        if (!dtype_in_set(dtype, DTypeSet::kNumeric)) return unsupported(node_.describe() + " on " + dtype_name(dtype) + " tensors");
+        PARE_RETURN_IF_ERROR(check_dtype_in(node_, dtype, DTypeSet::kNumeric));
         const Shape& shape = inputs[0].shape;
         if (shape.empty()) return invalid_input(node_.describe() + " needs an input of rank 1 or more");
         PARE_ASSIGN_OR_RETURN(axis_index_, normalize_axis(axis_, static_cast<int64_t>(shape.size()), node_));
         if (k_from_input_) {
             PARE_RETURN_IF_ERROR(check_input_dtype(node_, inputs, 1, {DType::kI64}));
             if (shape_numel(inputs[1].shape) != 1) {
-                return invalid_input(node_.describe() + ": K must hold one value, not shape " + shape_to_string(inputs[1].shape));
+                return invalid_input(node_.describe() + ": K must hold one value, not shape " +
+                                     shape_to_string(inputs[1].shape));
             }
             if (!inputs[1].value) {
                 outputs = {OutputInfo{dtype, {}, false}, OutputInfo{DType::kI64, {}, false}};

@@ -22,7 +22,8 @@ C fold(C acc, C v) {
 template <Fold kFold>
 class VariadicKernel : public Kernel {
 public:
-    static constexpr DTypeSet kTypes = kFold == Fold::kMax || kFold == Fold::kMin ? DTypeSet::kNumeric : DTypeSet::kFloat;
+    static constexpr DTypeSet kTypes =
+        kFold == Fold::kMax || kFold == Fold::kMin ? DTypeSet::kNumeric : DTypeSet::kFloat;
 
     explicit VariadicKernel(const Node& node) : node_(node) {}
 
@@ -33,11 +34,11 @@ public:
         const DType dtype = inputs[0].dtype;
         for (const InputInfo& input : inputs) {
             if (input.dtype != dtype) {
-                return invalid_input(node_.describe() + ": inputs have different dtypes " + dtype_name(dtype) + " and " +
-                                     dtype_name(input.dtype));
+                return invalid_input(node_.describe() + ": inputs have different dtypes " + dtype_name(dtype) +
+                                     " and " + dtype_name(input.dtype));
             }
         }
-        if (!dtype_in_set(dtype, kTypes)) return unsupported(node_.describe() + " on " + dtype_name(dtype) + " tensors");
+        PARE_RETURN_IF_ERROR(check_dtype_in(node_, dtype, kTypes));
         PARE_ASSIGN_OR_RETURN(Shape shape, broadcast_input_shapes(node_, inputs, 0, count));
         outputs = {OutputInfo{dtype, shape}};
         return Status();

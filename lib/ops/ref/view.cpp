@@ -121,7 +121,8 @@ protected:
                                  shape_to_string(in));
         }
         if (axis < 0) axis += rank;
-        return Shape{dims_product(in, 0, axis), dims_product(in, axis, in.size())};
+        const AxisSplit split = split_at_axis(in, axis);
+        return Shape{split.outer, split.len * split.inner};
     }
 };
 

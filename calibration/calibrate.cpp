@@ -1,0 +1,64 @@
+#include "calibration/calibrate.h"
+
+#include <algorithm>
+
+#include "core/progress.h"
+#include "report/model_runner.h"
+
+namespace pare {
+
+std::vector<std::string> activation_names(const Graph& graph) {
+    std::vector<std::string> names = graph.input_names();
+    for (const Node& node : graph.nodes) {
+        for (const auto& output : node.proto.output()) {
+            if (!output.empty()) names.push_back(output);
+        }
+    }
+    return names;
+}
+
+Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const SessionOptions& options,
+                                   const CalibrateConfig& config) {
+    if (config.batch <= 0) return usage_error("the calibration batch size must be positive");
+    if (dataset.samples() == 0) return invalid_input("the calibration data has no samples");
+    SessionOptions observing = options;
+    const std::vector<std::string> names = activation_names(model.graph);
+    observing.observed.insert(names.begin(), names.end());
+    ModelRunner runner(model, observing, "calibration");
+    PARE_RETURN_IF_ERROR(dataset.check_against(runner.input_types()));
+    // A model with a fixed batch dimension runs padded partial batches: observers then see only the real rows.
+    const int64_t step = runner.fixed_batch() > 0 ? runner.fixed_batch() : config.batch;
+
+    CalibrationTable table;
+    table.samples = dataset.samples();
+    int64_t batch_start = 0, batch_size = 0;
+    Status failure;
+    runner.set_observer([&](const std::string& name, const Tensor& value) {
+        if (!failure.ok() || !dtype_is_float(value.dtype())) return;
+        auto it = table.tensors.find(name);
+        if (it == table.tensors.end()) {
+            const int channel_axis = config.per_channel && value.rank() >= 2 ? 1 : -1;
+            it = table.tensors.emplace(name, TensorStats(name, channel_axis, dataset.samples())).first;
+        }
+        Tensor rows = value;
+        if (runner.fixed_batch() > 0 && value.rank() > 0 && value.dim(0) == runner.fixed_batch() &&
+            batch_size < value.dim(0)) {
+            Shape shape = value.shape();
+            shape[0] = batch_size;
+            rows = Tensor(value.dtype(), shape, value.buffer(), value.offset());
+        }
+        failure = it->second.add(rows, batch_start, batch_size);
+    });
+
+    Progress progress("calibrate", dataset.samples());
+    for (batch_start = 0; batch_start < dataset.samples(); batch_start += batch_size) {
+        batch_size = std::min(step, dataset.samples() - batch_start);
+        PARE_ASSIGN_OR_RETURN(std::vector<Tensor> batch, dataset.read(batch_start, batch_size));
+        PARE_RETURN_IF_ERROR(runner.run(batch).status());
+        PARE_RETURN_IF_ERROR(failure);
+        progress.advance(batch_size);
+    }
+    return table;
+}
+
+}  // namespace pare
