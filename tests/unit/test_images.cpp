@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "core/random.h"
 #include "data/dataset.h"
@@ -205,6 +206,24 @@ TEST_CASE("images: missing data, empty folders, size mismatches and multi-input 
     CHECK(skipped->samples() == 1);
     REQUIRE(skipped->skipped().size() == 2);
     CHECK(mentions(Status(ErrorCode::kInvalidInput, skipped->skipped()[1]), "c.jpg"));
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("images: a JPEG Huffman table with more than 256 codes is refused before stb_image sees it") {
+    // stb_image 2.27 would write past its tables. c.JPG's first DHT segment starts at byte 177; its 16 code counts
+    // follow the marker, the length and the table class byte.
+    std::ifstream in(images("folder/sub/c.JPG"), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    REQUIRE(bytes.compare(177, 2, "\xff\xc4") == 0);
+    for (size_t i = 0; i < 16; ++i) bytes[177 + 5 + i] = 0x20;
+    const auto dir = pare_test::temp_dir("image_dht");
+    const std::string file = (dir / "huge_table.jpg").string();
+    std::ofstream(file, std::ios::binary) << bytes;
+    CHECK(probe_image(file).ok());  // the table comes after the frame header, where probing stops
+    Result<DecodedImage> decoded = decode_image(file, 3);
+    CHECK(decoded.status().code() == ErrorCode::kInvalidInput);
+    CHECK(mentions(decoded.status(), "huge_table.jpg"));
+    CHECK(mentions(decoded.status(), "512 codes"));
     std::filesystem::remove_all(dir);
 }
 
