@@ -157,7 +157,7 @@ Status Session::compile(const std::vector<std::string>& input_names, const std::
         for (const auto& output : node.proto.output()) {
             if (!output.empty() && slot_of(output) < 0) add_slot(output);
         }
-        PARE_RETURN_IF_ERROR(compile_node(node).with_context(node.describe()));
+        PARE_RETURN_IF_ERROR(compile_node(node));
     }
     output_names_ = graph_.output_names();
     for (const auto& name : output_names_) {
@@ -174,7 +174,7 @@ Status Session::compile_node(const Node& node) {
     step.node = &node;
     for (const auto& input : node.proto.input()) {
         const int s = input.empty() ? -1 : slot_of(input);
-        if (!input.empty() && s < 0) return invalid_input("reads '" + input + "', which is not defined");
+        if (!input.empty() && s < 0) return invalid_input(node.describe() + " reads '" + input + "', which is not defined");
         step.inputs.push_back(s);
     }
     KernelContext context{node, opsets_[node.is_onnx_domain() ? "" : node.domain()], graph_, {}, {}, options_.threads};
@@ -188,7 +188,7 @@ Status Session::compile_node(const Node& node) {
     }
     for (const auto& name : context.implicit_inputs) {
         const int s = slot_of(name);
-        if (s < 0) return invalid_input("a subgraph reads '" + name + "', which is not defined");
+        if (s < 0) return invalid_input("a subgraph of " + node.describe() + " reads '" + name + "', which is not defined");
         step.inputs.push_back(s);
     }
     const SessionOptions child_options = [&] {
@@ -226,7 +226,8 @@ Status Session::compile_node(const Node& node) {
     if (all_known) {
         PARE_RETURN_IF_ERROR(step.kernel->prepare(infos, step.output_types));
         if (step.output_types.size() < step.outputs.size()) {
-            return internal_error("kernel " + step.implementation + " prepared fewer outputs than the node has");
+            return internal_error(node.describe() + ": kernel " + step.implementation +
+                                  " prepared fewer outputs than the node has");
         }
     }
     step.dynamic = !all_known || std::any_of(step.output_types.begin(), step.output_types.end(),
@@ -249,7 +250,7 @@ Status Session::compile_node(const Node& node) {
     }
     const bool shape_only = node.op_type() == "Shape" || node.op_type() == "Size";
     const bool foldable = !step.dynamic && !never_fold(node) && node.subgraphs.empty() &&
-                          (all_constant || (shape_only && all_known)) && !step.inputs.empty();
+                          (all_constant || (shape_only && all_known));
     if (foldable) return fold_step(step);
     steps_.push_back(std::move(step));
     return Status();

@@ -146,7 +146,7 @@ public:
         }
         if (quantized_) {
             clamp_quantized(dst);
-        } else {
+        } else if (activation_.kind != ActivationKind::kNone) {
             apply_activation(activation_, dst.data<float>(), dst.numel());
         }
         return Status();

@@ -72,7 +72,7 @@ Result<KernelChoice> choose_kernel(const KernelContext& context, Backend backend
     }
     if (candidates.empty()) {
         const std::string op = node.is_onnx_domain() ? node.op_type() : node.domain() + "." + node.op_type();
-        return unsupported("op " + op + " is not supported");
+        return unsupported(node.describe() + ": op " + op + " is not supported");
     }
     KernelChoice choice;
     for (const KernelEntry* entry : candidates) {
@@ -88,7 +88,7 @@ Result<KernelChoice> choose_kernel(const KernelContext& context, Backend backend
     }
     std::string reasons;
     for (const auto& reason : choice.declined) reasons += (reasons.empty() ? "" : "; ") + reason;
-    return unsupported("no kernel accepts it: " + reasons);
+    return unsupported(node.describe() + ": no kernel accepts it: " + reasons);
 }
 
 }  // namespace pare

@@ -161,9 +161,10 @@ Model qdq_model() {
     x = b.add("Conv", {x, weights({8, 3, 3, 3}, 0), b.weight({8})});
     b.last().set_attr_ints("pads", {1, 1, 1, 1});
     x = quantize(b.add("Relu", {x}), 0.01f, 0);
-    x = quantize(b.add("MaxPool", {x}), 0.01f, 0);
+    x = b.add("MaxPool", {x});
     b.last().set_attr_ints("kernel_shape", {2, 2});
     b.last().set_attr_ints("strides", {2, 2});
+    x = quantize(x, 0.01f, 0);
     x = b.add("Conv", {x, weights({8, 1, 3, 3}, 0), b.weight({8})}, {{"group", 8}});
     b.last().set_attr_ints("pads", {1, 1, 1, 1});
     x = quantize(b.add("Clip", {x, b.constant(tensor_from_vector<float>({0.0f}, {})),
