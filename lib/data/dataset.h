@@ -82,8 +82,8 @@ class Dataset {
     /// Positions [start, start + count) of every input, in input order.
     Result<std::vector<Tensor>> read(int64_t start, int64_t count);
 
-    /// Reads every sample in order in batches of `batch_size` (the last batch may be smaller) and calls `visit`
-    /// with each batch and the index of its first sample; stops at the first error.
+    /// Reads every position in order (shuffled after set_order) in batches of `batch_size` (the last batch may be
+    /// smaller) and calls `visit` with each batch and its first position; stops at the first error.
     Status for_each_batch(int64_t batch_size,
                           const std::function<Status(int64_t start, const std::vector<Tensor>& batch)>& visit);
 

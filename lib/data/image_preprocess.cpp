@@ -114,12 +114,15 @@ void preprocess_image(const uint8_t* pixels, int64_t height, int64_t width, int 
         for (int64_t x = 0; x < geometry.width; ++x) {
             const AxisTap& tx = cols[static_cast<size_t>(x)];
             const bool inside = ty.inside && tx.inside;
-            for (int c = 0; inside && c < channels; ++c) {
-                auto p = [&](int64_t row, int64_t col) {
-                    return static_cast<double>(pixels[(row * width + col) * channels + c]);
-                };
-                value[c] = (1.0 - ty.f) * ((1.0 - tx.f) * p(ty.i0, tx.i0) + tx.f * p(ty.i0, tx.i1)) +
-                           ty.f * ((1.0 - tx.f) * p(ty.i1, tx.i0) + tx.f * p(ty.i1, tx.i1));
+            if (inside) {
+                const uint8_t* p00 = pixels + (ty.i0 * width + tx.i0) * channels;
+                const uint8_t* p01 = pixels + (ty.i0 * width + tx.i1) * channels;
+                const uint8_t* p10 = pixels + (ty.i1 * width + tx.i0) * channels;
+                const uint8_t* p11 = pixels + (ty.i1 * width + tx.i1) * channels;
+                for (int c = 0; c < channels; ++c) {
+                    value[c] = (1.0 - ty.f) * ((1.0 - tx.f) * p00[c] + tx.f * p01[c]) +
+                               ty.f * ((1.0 - tx.f) * p10[c] + tx.f * p11[c]);
+                }
             }
             for (int64_t c = 0; c < out_channels; ++c) {
                 double v = options.pad_value;
