@@ -84,6 +84,19 @@ bool append_activation(dnnl::post_ops& ops, const Activation& activation) {
     return false;
 }
 
+DnnlStep DnnlStep::src_to_dst(dnnl::primitive primitive, const dnnl::memory::desc& src, const dnnl::memory::desc& dst) {
+    DnnlStep step(std::move(primitive), {});
+    step.bind(DNNL_ARG_SRC, dnnl::memory(src, dnnl_engine(), DNNL_MEMORY_NONE));
+    step.bind(DNNL_ARG_DST, dnnl::memory(dst, dnnl_engine(), DNNL_MEMORY_NONE));
+    return step;
+}
+
+void DnnlStep::run_src_to_dst(const void* src, void* dst) {
+    set_data(DNNL_ARG_SRC, src);
+    set_data(DNNL_ARG_DST, dst);
+    execute();
+}
+
 void DnnlStep::execute() { primitive_.execute(dnnl_stream(), args_); }
 
 DnnlReorder::DnnlReorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {

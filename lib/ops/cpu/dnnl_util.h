@@ -56,7 +56,12 @@ public:
     DnnlStep(dnnl::primitive primitive, std::unordered_map<int, dnnl::memory> args)
         : primitive_(std::move(primitive)), args_(std::move(args)) {}
 
+    /// A primitive with one source and one destination (eltwise, pooling, softmax...), bound to these layouts.
+    static DnnlStep src_to_dst(dnnl::primitive primitive, const dnnl::memory::desc& src, const dnnl::memory::desc& dst);
+
     bool defined() const { return static_cast<bool>(primitive_); }
+    /// Runs a src_to_dst step on new data.
+    void run_src_to_dst(const void* src, void* dst);
     /// Binds argument `arg` to `memory` (kept across runs).
     void bind(int arg, dnnl::memory memory) { args_[arg] = std::move(memory); }
     /// Points argument `arg` (already bound) at new data.

@@ -73,16 +73,12 @@ protected:
         const dnnl::eltwise_forward::primitive_desc pd(
             dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, op.algorithm, data, op.alpha, op.beta),
             dnnl_engine());
-        step_ = DnnlStep(dnnl::eltwise_forward(pd), {});
-        step_.bind(DNNL_ARG_SRC, dnnl::memory(data, dnnl_engine(), DNNL_MEMORY_NONE));
-        step_.bind(DNNL_ARG_DST, dnnl::memory(data, dnnl_engine(), DNNL_MEMORY_NONE));
+        step_ = DnnlStep::src_to_dst(dnnl::eltwise_forward(pd), data, data);
         return Status();
     }
 
     Status run_dnnl(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
-        step_.set_data(DNNL_ARG_SRC, inputs[0].raw());
-        step_.set_data(DNNL_ARG_DST, outputs[0].raw());
-        step_.execute();
+        step_.run_src_to_dst(inputs[0].raw(), outputs[0].raw());
         return Status();
     }
 

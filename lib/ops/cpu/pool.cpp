@@ -72,16 +72,12 @@ protected:
                                                   window.strides, window.kernel, window.dilations, window.padding_l,
                                                   window.padding_r);
         const dnnl::pooling_v2_forward::primitive_desc pd(desc, dnnl_engine());
-        step_ = DnnlStep(dnnl::pooling_v2_forward(pd), {});
-        step_.bind(DNNL_ARG_SRC, dnnl::memory(src, dnnl_engine(), DNNL_MEMORY_NONE));
-        step_.bind(DNNL_ARG_DST, dnnl::memory(dst, dnnl_engine(), DNNL_MEMORY_NONE));
+        step_ = DnnlStep::src_to_dst(dnnl::pooling_v2_forward(pd), src, dst);
         return Status();
     }
 
     Status run_dnnl(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
-        step_.set_data(DNNL_ARG_SRC, inputs[0].raw());
-        step_.set_data(DNNL_ARG_DST, outputs[0].raw());
-        step_.execute();
+        step_.run_src_to_dst(inputs[0].raw(), outputs[0].raw());
         return Status();
     }
 

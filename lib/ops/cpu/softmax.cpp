@@ -35,21 +35,17 @@ protected:
         if (log_) {
             const dnnl::logsoftmax_forward::primitive_desc pd(
                 dnnl::logsoftmax_forward::desc(dnnl::prop_kind::forward_inference, data, softmax_axis), dnnl_engine());
-            step_ = DnnlStep(dnnl::logsoftmax_forward(pd), {});
+            step_ = DnnlStep::src_to_dst(dnnl::logsoftmax_forward(pd), data, data);
         } else {
             const dnnl::softmax_forward::primitive_desc pd(
                 dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, data, softmax_axis), dnnl_engine());
-            step_ = DnnlStep(dnnl::softmax_forward(pd), {});
+            step_ = DnnlStep::src_to_dst(dnnl::softmax_forward(pd), data, data);
         }
-        step_.bind(DNNL_ARG_SRC, dnnl::memory(data, dnnl_engine(), DNNL_MEMORY_NONE));
-        step_.bind(DNNL_ARG_DST, dnnl::memory(data, dnnl_engine(), DNNL_MEMORY_NONE));
         return Status();
     }
 
     Status run_dnnl(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
-        step_.set_data(DNNL_ARG_SRC, inputs[0].raw());
-        step_.set_data(DNNL_ARG_DST, outputs[0].raw());
-        step_.execute();
+        step_.run_src_to_dst(inputs[0].raw(), outputs[0].raw());
         return Status();
     }
 
