@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/random.h"
 #include "core/sha256.h"
+#include "data/image_dataset.h"
 #include "data/npz.h"
 #include "data/onnx_test_data.h"
 
@@ -44,19 +46,61 @@ Dataset::Dataset(Dataset&&) noexcept = default;
 Dataset& Dataset::operator=(Dataset&&) noexcept = default;
 Dataset::~Dataset() = default;
 
-Result<Dataset> Dataset::open(const std::string& path, const std::vector<std::string>& input_names) {
+Status Dataset::open_image_data(const std::string& path) {
+    if (input_names_.size() != 1) {
+        return invalid_input("the model has " + std::to_string(input_names_.size()) + " inputs (" +
+                             join(input_names_) + ") but images feed one: use an .npz with one array per input");
+    }
+    ImageSource source;
+    if (format_ == "image-folder") {
+        PARE_ASSIGN_OR_RETURN(source, find_images(path));
+    } else {
+        PARE_ASSIGN_OR_RETURN(source, read_image_list(path));
+    }
+    PARE_ASSIGN_OR_RETURN(ImageDataset images, open_images(source, image_options_));
+    readers_.push_back(std::move(images.reader));
+    source_samples_ = static_cast<int64_t>(source.files.size());
+    skipped_ = std::move(images.skipped);
+    if (!skipped_.empty()) sources_ = images.kept;
+    if (!source.labels.empty()) {
+        for (int64_t kept : images.kept) labels_.push_back(source.labels[static_cast<size_t>(kept)]);
+    }
+    return Status();
+}
+
+Result<Dataset> Dataset::open(const std::string& path, const std::vector<std::string>& input_names,
+                              const ImageOptions& image) {
     Dataset dataset;
     dataset.path_ = path;
     dataset.input_names_ = input_names;
+    dataset.image_options_ = image;
+    PARE_RETURN_IF_ERROR(image.validate());
     std::error_code error;
     if (!fs::exists(path, error)) return invalid_input("cannot open data '" + path + "': no such file or directory");
     if (fs::is_directory(path, error)) {
-        if (!is_onnx_test_data_folder(path)) {
-            return invalid_input("data folder '" + path + "' holds no test_data_set_N folders");
+        if (is_onnx_test_data_folder(path)) {
+            dataset.format_ = "onnx-test-data";
+        } else if (folder_has_images(path)) {
+            dataset.format_ = "image-folder";
+        } else {
+            return invalid_input("data folder '" + path + "' holds no test_data_set_N folders and no PNG, JPEG or "
+                                 "BMP images");
         }
-        dataset.format_ = "onnx-test-data";
+    } else if (is_image_list_path(path)) {
+        dataset.format_ = "image-list";
+    } else {
+        dataset.format_ = ends_with(path, ".npz") ? "npz" : "npy";
+    }
+    const bool images = dataset.format_ == "image-folder" || dataset.format_ == "image-list";
+    if (!images && !image.is_default()) {
+        return usage_error("image settings (" + describe_image_options(image) + ") apply to image folders and lists, "
+                           "but '" + path + "' is " + dataset.format_ + " data");
+    }
+    if (images) {
+        PARE_RETURN_IF_ERROR(dataset.open_image_data(path));
+    } else if (dataset.format_ == "onnx-test-data") {
         PARE_ASSIGN_OR_RETURN(dataset.readers_, open_onnx_test_data(path, input_names.size()));
-    } else if (ends_with(path, ".npz")) {
+    } else if (dataset.format_ == "npz") {
         dataset.format_ = "npz";
         PARE_ASSIGN_OR_RETURN(std::shared_ptr<NpzArchive> archive, NpzArchive::open(path));
         PARE_ASSIGN_OR_RETURN(std::vector<std::string> keys, npz_keys_for_inputs(*archive, input_names));
@@ -65,7 +109,6 @@ Result<Dataset> Dataset::open(const std::string& path, const std::vector<std::st
             dataset.readers_.push_back(std::move(reader));
         }
     } else {
-        dataset.format_ = "npy";
         if (input_names.size() != 1) {
             return invalid_input("the model has " + std::to_string(input_names.size()) + " inputs (" +
                                  join(input_names) + ") but '" + path +
@@ -87,6 +130,7 @@ Result<Dataset> Dataset::open(const std::string& path, const std::vector<std::st
         }
     }
     dataset.samples_ = dataset.total_samples_;
+    if (!images) dataset.source_samples_ = dataset.total_samples_;
     return dataset;
 }
 
@@ -99,6 +143,38 @@ const Shape& Dataset::shape(size_t input) const {
 
 void Dataset::set_limit(int64_t limit) {
     samples_ = limit > 0 ? std::min(limit, total_samples_) : total_samples_;
+}
+
+void Dataset::set_order(uint64_t seed) { order_ = seeded_permutation(total_samples_, seed); }
+
+int64_t Dataset::sample_index(int64_t position) const {
+    return order_.empty() ? position : order_[static_cast<size_t>(position)];
+}
+
+int64_t Dataset::source_index(int64_t position) const {
+    const int64_t sample = sample_index(position);
+    return sources_.empty() ? sample : sources_[static_cast<size_t>(sample)];
+}
+
+std::vector<int64_t> Dataset::labels() const {
+    std::vector<int64_t> ordered;
+    if (labels_.empty()) return ordered;
+    for (int64_t position = 0; position < samples_; ++position) {
+        ordered.push_back(labels_[static_cast<size_t>(sample_index(position))]);
+    }
+    return ordered;
+}
+
+Result<std::vector<int64_t>> Dataset::arrange_labels(const std::vector<int64_t>& by_source) const {
+    if (static_cast<int64_t>(by_source.size()) != source_samples_) {
+        return invalid_input(std::to_string(by_source.size()) + " labels for the " + std::to_string(source_samples_) +
+                             " samples of '" + path_ + "'");
+    }
+    std::vector<int64_t> ordered;
+    for (int64_t position = 0; position < samples_; ++position) {
+        ordered.push_back(by_source[static_cast<size_t>(source_index(position))]);
+    }
+    return ordered;
 }
 
 Status Dataset::check_against(const std::vector<ValueType>& model_inputs) const {
@@ -136,9 +212,12 @@ Result<std::vector<Tensor>> Dataset::read(int64_t start, int64_t count) {
         return invalid_input("samples " + std::to_string(start) + ".." + std::to_string(start + count) +
                              " are outside the " + std::to_string(samples_) + " samples of '" + path_ + "'");
     }
+    std::vector<int64_t> rows;
+    if (!order_.empty()) rows.assign(order_.begin() + start, order_.begin() + start + count);
     std::vector<Tensor> batch;
     for (size_t i = 0; i < readers_.size(); ++i) {
-        PARE_ASSIGN_OR_RETURN(Tensor slice, readers_[i]->read_rows(start, count));
+        PARE_ASSIGN_OR_RETURN(Tensor slice, order_.empty() ? readers_[i]->read_rows(start, count)
+                                                           : readers_[i]->read_indices(rows));
         batch.push_back(std::move(slice));
     }
     return batch;
@@ -170,6 +249,15 @@ Result<std::vector<int64_t>> read_labels(const std::string& path) {
 
 Result<std::string> dataset_sha256(const std::string& path) {
     std::error_code error;
+    if (is_image_list_path(path) && !fs::is_directory(path, error)) {
+        PARE_ASSIGN_OR_RETURN(ImageSource source, read_image_list(path));
+        Sha256 hasher;
+        PARE_RETURN_IF_ERROR(hasher.update_from_file(path));
+        for (const auto& file : source.files) {
+            if (fs::is_regular_file(file, error)) PARE_RETURN_IF_ERROR(hasher.update_from_file(file));
+        }
+        return hasher.hex_digest();
+    }
     if (!fs::is_directory(path, error)) return sha256_file(path);
     std::vector<fs::path> files;
     for (const auto& entry : fs::recursive_directory_iterator(path, error)) {

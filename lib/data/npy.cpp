@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <numeric>
 
 #include "core/file_io.h"
 
@@ -217,6 +218,31 @@ Result<Shape> row_slice_shape(const Shape& shape, int64_t start, int64_t count, 
     Shape slice = shape;
     slice[0] = count;
     return slice;
+}
+
+Result<Tensor> ArrayReader::read_indices(const std::vector<int64_t>& rows) {
+    const Shape& whole = shape();
+    PARE_ASSIGN_OR_RETURN(Shape gathered_shape, row_slice_shape(whole, 0, 0, "the data"));
+    gathered_shape[0] = static_cast<int64_t>(rows.size());
+    PARE_ASSIGN_OR_RETURN(Tensor gathered, Tensor::make(dtype(), gathered_shape));
+    if (rows.empty()) return gathered;
+    const size_t row_bytes = gathered.nbytes() / rows.size();
+    // Positions in the result, sorted by the row they want; each run of consecutive rows is one read.
+    std::vector<size_t> by_row(rows.size());
+    std::iota(by_row.begin(), by_row.end(), size_t{0});
+    std::stable_sort(by_row.begin(), by_row.end(), [&](size_t a, size_t b) { return rows[a] < rows[b]; });
+    for (size_t first = 0; first < by_row.size();) {
+        size_t last = first + 1;
+        while (last < by_row.size() && rows[by_row[last]] == rows[by_row[last - 1]] + 1) ++last;
+        const int64_t start = rows[by_row[first]];
+        PARE_ASSIGN_OR_RETURN(Tensor run, read_rows(start, static_cast<int64_t>(last - first)));
+        for (size_t k = first; k < last; ++k) {
+            std::memcpy(static_cast<char*>(gathered.raw()) + by_row[k] * row_bytes,
+                        static_cast<const char*>(run.raw()) + (k - first) * row_bytes, row_bytes);
+        }
+        first = last;
+    }
+    return gathered;
 }
 
 Result<std::unique_ptr<NpyFile>> NpyFile::open(const std::string& path) {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "core/tensor.h"
@@ -44,6 +45,10 @@ class ArrayReader {
     /// Rows [start, start + count) as a tensor of shape {count, shape[1:]...}. Sequential reads are the fast path
     /// for every reader; some (zip members) rewind to go backwards.
     virtual Result<Tensor> read_rows(int64_t start, int64_t count) = 0;
+    /// Rows in any order (repeats allowed) as a tensor of shape {rows.size(), shape[1:]...}: row i of the result is
+    /// rows[i]. The default reads each run of consecutive rows with one read_rows, in ascending row order, so a
+    /// reader that streams forward (deflated .npz) goes through its data at most once per call.
+    virtual Result<Tensor> read_indices(const std::vector<int64_t>& rows);
 };
 
 /// A .npy file read by offset: opening checks the header and the file size, read_rows seeks to the slice.
