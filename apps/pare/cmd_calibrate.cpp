@@ -48,8 +48,8 @@ Status run_calibrate(const CalibrateOptions& options, const GlobalOptions& globa
     Model model = loaded.model;
     simplify_for_compression(model.graph);
 
-    PARE_ASSIGN_OR_RETURN(Dataset dataset, Dataset::open(options.data, model.graph.input_names()));
-    dataset.set_limit(options.samples);
+    PARE_ASSIGN_OR_RETURN(Dataset dataset, open_dataset(options.data, model.graph.input_names(), options.data_options,
+                                                        options.samples, global));
     CalibrateConfig config;
     config.batch = options.batch;
     config.per_channel = options.per_channel;
@@ -65,7 +65,7 @@ Status run_calibrate(const CalibrateOptions& options, const GlobalOptions& globa
     range_options.bits = options.bits;
     table.config = {{"method", options.method},   {"batch", options.batch},         {"samples", dataset.samples()},
                     {"percentile", options.percentile}, {"bits", options.bits}, {"per_channel", options.per_channel},
-                    {"seed", global.seed}};
+                    {"shuffle", options.data_options.shuffle}, {"seed", global.seed}};
     PARE_RETURN_IF_ERROR(save_calibration_table(table, range_options, options.output));
 
     Report report("calibrate", global.argv);
@@ -90,6 +90,7 @@ Status run_calibrate(const CalibrateOptions& options, const GlobalOptions& globa
                              {"recommended_samples", table.recommended_samples()}}},
                            {"ranges", ranges}};
     report.set_timing("total", seconds_since(started));
+    report.set_peak_memory();
     return emit_report(report, global, false, [&](std::ostream& out) { print_summary(report.json(), out); });
 }
 

@@ -159,7 +159,8 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
                                  loaded.sha256.substr(0, 12) + "...)");
         }
     } else {
-        PARE_ASSIGN_OR_RETURN(Dataset dataset, Dataset::open(options.data, model.graph.input_names()));
+        PARE_ASSIGN_OR_RETURN(Dataset dataset, open_dataset(options.data, model.graph.input_names(),
+                                                            options.data_options, options.samples, global));
         CalibrateConfig config;
         config.batch = options.batch;
         auto calibrated = calibrate(model, dataset, session, config);
@@ -191,6 +192,7 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
         eval.labels = options.labels;
         eval.batch = options.batch;
         eval.limit = options.limit;
+        eval.data_options = options.data_options;
         eval.per_layer = true;
         PARE_RETURN_IF_ERROR(evaluate_into_report(eval, global, report));
     }
@@ -237,6 +239,7 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     json["layers"] = layers_json(layers, measured_layers);
     report.set_timing("calibration", calibration_seconds);
     report.set_timing("total", seconds_since(started));
+    report.set_peak_memory();
     return emit_report(report, global, false, [&](std::ostream& out) { print_summary(report.json(), out); });
 }
 

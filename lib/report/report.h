@@ -33,6 +33,8 @@ class Report {
     Status set_input_labels(const std::string& path, int64_t samples);
     /// timing.<phase>_s.
     void set_timing(const std::string& phase, double seconds) { json_["timing"][phase + "_s"] = seconds; }
+    /// memory.peak_rss_bytes: the process's peak resident memory so far (shows that memory does not grow with data).
+    void set_peak_memory();
     void set_status(const std::string& status) { json_["status"] = status; }
 
     /// Writes the report to a file (atomically) or stdout ("-"), pretty-printed with a trailing newline.

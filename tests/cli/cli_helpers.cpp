@@ -1,11 +1,14 @@
 #include "cli_helpers.h"
 
+#include <doctest/doctest.h>
+
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <regex>
@@ -157,6 +160,32 @@ RunResult run_pare(const std::vector<std::string>& args) {
     ::unlink(out_path);
     ::unlink(err_path);
     return result;
+}
+
+nlohmann::json parse_report(const RunResult& run) {
+    INFO("stderr: " << run.err);
+    REQUIRE(run.code == 0);
+    nlohmann::json report = nlohmann::json::parse(run.out);
+    const auto violations = schema_violations(report_schema(), report);
+    for (const auto& violation : violations) MESSAGE("schema: " << violation);
+    CHECK(violations.empty());
+    return report;
+}
+
+void check_one_error_line(const RunResult& run, int code) {
+    INFO("stderr: " << run.err);
+    CHECK(run.code == code);
+    CHECK(run.out.empty());
+    const auto err = lines(run.err);
+    REQUIRE(err.size() == 1);
+    CHECK(err[0].rfind("pare: error: ", 0) == 0);
+}
+
+std::string temp_file(const std::string& name) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("pare_cli_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    return (dir / name).string();
 }
 
 std::vector<std::string> lines(const std::string& text) {
