@@ -23,9 +23,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 /// A value both models compute under the same name, and its error so far.
 struct LayerError {
@@ -217,9 +215,7 @@ nlohmann::ordered_json latency_section(const Evaluated& model, const Evaluated* 
     return latency;
 }
 
-std::string percent(double fraction) {
-    return format_number("%.2f%%", fraction * 100.0);
-}
+std::string percent(double fraction) { return format_number("%.2f%%", fraction * 100.0); }
 
 // A report number for the summary; null (NaN in the data) prints as "n/a".
 std::string num(const char* format, const nlohmann::ordered_json& value) {
@@ -337,7 +333,8 @@ Status evaluate_into_report(const EvalOptions& options, const GlobalOptions& glo
     if (!options.labels.empty()) {
         PARE_RETURN_IF_ERROR(report.set_input_labels(options.labels, dataset.samples()));
     } else if (!labels.empty()) {
-        report.json()["inputs"]["labels"] = {{"from", "the label column of " + options.data}, {"samples", labels.size()}};
+        report.json()["inputs"]["labels"] = {{"from", "the label column of " + options.data},
+                                             {"samples", labels.size()}};
     }
     auto& json = report.json();
     json["config"] = {{"batch", run.batch},

@@ -109,8 +109,8 @@ void print_summary(const nlohmann::ordered_json& r, std::ostream& out) {
         << r["quantization"]["layers"] << " layers)\n";
     const auto& size = r["size"];
     out << "size: " << with_commas(size["before_bytes"].get<int64_t>()) << " -> "
-        << with_commas(size["after_bytes"].get<int64_t>()) << " bytes (" << format_number("%.2fx", size["ratio"].get<double>())
-        << " smaller)\n";
+        << with_commas(size["after_bytes"].get<int64_t>()) << " bytes ("
+        << format_number("%.2fx", size["ratio"].get<double>()) << " smaller)\n";
     if (r.contains("accuracy") && r["accuracy"].contains("before")) {
         const auto& a = r["accuracy"];
         out << "top-1: " << format_number("%.2f%%", a["before"]["top1"].get<double>() * 100) << " -> "
@@ -139,8 +139,9 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     const auto started = Clock::now();
     if (options.data.empty() == options.table.empty()) return usage_error("give exactly one of --data and --table");
     if (!options.labels.empty() && options.eval_data.empty()) return usage_error("--labels needs --eval-data");
-    PARE_RETURN_IF_ERROR(check_output_paths({{"-o", options.output}, {"--report", global.report_path}},
-                                            {options.model, options.data, options.table, options.eval_data, options.labels}));
+    PARE_RETURN_IF_ERROR(
+        check_output_paths({{"-o", options.output}, {"--report", global.report_path}},
+                           {options.model, options.data, options.table, options.eval_data, options.labels}));
     PARE_ASSIGN_OR_RETURN(RangeMethod method, parse_range_method(options.calibration));
     PARE_ASSIGN_OR_RETURN(SessionOptions session, session_options(global));
     PARE_ASSIGN_OR_RETURN(LoadedModel loaded, load_runnable_model(options.model, global));

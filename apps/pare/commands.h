@@ -59,9 +59,9 @@ struct BenchOptions {
 
 struct QuantizeOptions {
     std::string model;
-    std::string output;              // -o
-    std::string data;                // calibration data, or
-    std::string table;               // a calibration table from pare calibrate
+    std::string output;  // -o
+    std::string data;    // calibration data, or
+    std::string table;   // a calibration table from pare calibrate
     std::string scheme = "int8";
     std::string activations = "u8";  // u8 (asymmetric) or s8-symmetric
     int activation_bits = 8;
@@ -72,18 +72,18 @@ struct QuantizeOptions {
     std::string eval_data;
     std::string labels;
     int64_t batch = 64;
-    int64_t limit = 0;               // evaluation samples (0: all)
-    int64_t samples = 0;             // calibration samples (0: all)
-    DataOptions data_options;        // for both --data and --eval-data
+    int64_t limit = 0;         // evaluation samples (0: all)
+    int64_t samples = 0;       // calibration samples (0: all)
+    DataOptions data_options;  // for both --data and --eval-data
 };
 
 struct CalibrateOptions {
     std::string model;
     std::string data;
-    std::string output;          // the calibration table (-o)
+    std::string output;  // the calibration table (-o)
     std::string method = "entropy";
     int64_t batch = 64;
-    int64_t samples = 0;         // 0: every sample
+    int64_t samples = 0;  // 0: every sample
     double percentile = 99.999;
     int bits = 8;
     bool per_channel = false;

@@ -58,9 +58,7 @@ void Report::set_peak_memory() {
     json_["memory"]["peak_rss_bytes"] = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
-Status Report::write(const std::string& path) const {
-    return write_file_atomic(path, json_.dump(2) + "\n");
-}
+Status Report::write(const std::string& path) const { return write_file_atomic(path, json_.dump(2) + "\n"); }
 
 nlohmann::ordered_json json_number(std::optional<double> value) {
     if (!value || !std::isfinite(*value)) return nullptr;

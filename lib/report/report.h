@@ -19,7 +19,7 @@ struct LatencySummary;
 
 /// Builds a report with the stable core fields filled in order; commands add their sections.
 class Report {
-  public:
+public:
     Report(const std::string& command, const std::vector<std::string>& argv);
 
     nlohmann::ordered_json& json() { return json_; }
@@ -40,7 +40,7 @@ class Report {
     /// Writes the report to a file (atomically) or stdout ("-"), pretty-printed with a trailing newline.
     Status write(const std::string& path) const;
 
-  private:
+private:
     nlohmann::ordered_json json_;
 };
 

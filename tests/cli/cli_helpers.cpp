@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -39,7 +39,7 @@ bool has_type(const nlohmann::json& value, const std::string& type) {
 }
 
 class Validator {
-  public:
+public:
     explicit Validator(const nlohmann::json& root) : root_(root) {}
 
     void check(const nlohmann::json& schema, const nlohmann::json& value, const std::string& where,
@@ -96,7 +96,7 @@ class Validator {
         }
     }
 
-  private:
+private:
     void check_object(const nlohmann::json& schema, const nlohmann::json& value, const std::string& where,
                       std::vector<std::string>& errors) const {
         if (schema.contains("required")) {
@@ -195,15 +195,9 @@ std::vector<std::string> lines(const std::string& text) {
     return result;
 }
 
-std::string source_path(const std::string& relative) {
-    return std::string(PARE_SOURCE_DIR) + "/" + relative;
-}
-std::string sample_path(const std::string& relative) {
-    return std::string(PARE_SAMPLE_DATA) + "/" + relative;
-}
-std::string fixture_path(const std::string& relative) {
-    return source_path("tests/fixtures/" + relative);
-}
+std::string source_path(const std::string& relative) { return std::string(PARE_SOURCE_DIR) + "/" + relative; }
+std::string sample_path(const std::string& relative) { return std::string(PARE_SAMPLE_DATA) + "/" + relative; }
+std::string fixture_path(const std::string& relative) { return source_path("tests/fixtures/" + relative); }
 
 std::vector<std::string> schema_violations(const nlohmann::json& schema, const nlohmann::json& value) {
     std::vector<std::string> errors;

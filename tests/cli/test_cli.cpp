@@ -16,12 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string model(const std::string& name) {
-    return fixture_path("models/" + name + ".onnx");
-}
-std::string data(const std::string& name) {
-    return fixture_path("data/" + name);
-}
+std::string model(const std::string& name) { return fixture_path("models/" + name + ".onnx"); }
+std::string data(const std::string& name) { return fixture_path("data/" + name); }
 
 // reference.json of the sample data, or null while the sample data is not there.
 nlohmann::json sample_reference() {

@@ -86,9 +86,9 @@ TEST_CASE("calibrate: ranges for every activation under all four methods, identi
     if (!have_sample_data()) return;
     const std::string one = temp_file("calib_b1.json"), many = temp_file("calib_b64.json");
     for (const auto& [batch, table] : {std::pair<std::string, std::string>{"1", one}, {"64", many}}) {
-        const RunResult run = run_pare({"calibrate", sample_path("fmnist/cnn.onnx"), "--data",
-                                        sample_path("fmnist/calib_x.npy"), "--batch", batch, "-o", table, "--report",
-                                        "-", "--quiet"});
+        const RunResult run =
+            run_pare({"calibrate", sample_path("fmnist/cnn.onnx"), "--data", sample_path("fmnist/calib_x.npy"),
+                      "--batch", batch, "-o", table, "--report", "-", "--quiet"});
         const nlohmann::json report = parse_report(run);
         CHECK(report["calibration"]["samples"] == 512);
         CHECK(report["memory"]["peak_rss_bytes"].get<int64_t>() > 0);
@@ -140,8 +140,8 @@ TEST_CASE("calibrate on an image list; NaN in the data is an error naming the te
     x.data<float>()[5 * 784 + 3] = std::numeric_limits<float>::quiet_NaN();
     const std::string nan_data = temp_file("nan_x.npy");
     REQUIRE(pare::write_npy(nan_data, x).ok());
-    const RunResult nan = run_pare({"calibrate", sample_path("fmnist/cnn.onnx"), "--data", nan_data, "-o",
-                                    temp_file("calib_nan.json")});
+    const RunResult nan =
+        run_pare({"calibrate", sample_path("fmnist/cnn.onnx"), "--data", nan_data, "-o", temp_file("calib_nan.json")});
     check_one_error_line(nan, 3);
     CHECK(nan.err.find("NaN") != std::string::npos);
     CHECK(!fs::exists(temp_file("calib_nan.json")));
