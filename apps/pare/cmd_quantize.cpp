@@ -136,6 +136,7 @@ void print_summary(const nlohmann::ordered_json& r, std::ostream& out) {
 }  // namespace
 
 Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global) {
+    if (is_weight_only_scheme(options.scheme)) return run_quantize_weight_only(options, global);
     const auto started = Clock::now();
     if (options.data.empty() == options.table.empty()) return usage_error("give exactly one of --data and --table");
     if (!options.labels.empty() && options.eval_data.empty()) return usage_error("--labels needs --eval-data");

@@ -121,6 +121,13 @@ int main(int argc, char** argv) {
                              "Calibration inputs (.npy, .npz, ONNX test-data folder, image folder or list)");
     quantize_cmd->add_option("--table", quantize.table, "Calibration table from pare calibrate (instead of --data)");
     quantize_cmd->add_option("--scheme", quantize.scheme, "int8 or int16")->capture_default_str();
+    quantize_cmd->add_option("--block-size", quantize.block_size,
+                             "--scheme int4 (weight-only): weights per scale along the reduction axis (0: per channel)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    quantize_cmd->add_option("--bits", quantize.bits, "--scheme log (weight-only, power-of-two): bits per weight code")
+        ->check(CLI::Range(3, 8))
+        ->capture_default_str();
     quantize_cmd->add_option("--activations", quantize.activations, "u8 (asymmetric) or s8-symmetric")
         ->capture_default_str();
     quantize_cmd->add_option("--activation-bits", quantize.activation_bits, "8 or 16")

@@ -18,6 +18,10 @@ Status cast_into(const Tensor& src, Tensor& dst) {
         if (src.nbytes()) std::memcpy(dst.raw(), src.raw(), src.nbytes());
         return Status();
     }
+    if (src.dtype() == DType::kI4 || src.dtype() == DType::kU4) {
+        // Packed 4-bit sources (opset 21) widen exactly to int8 first.
+        return cast_into(src.cast(DType::kI8), dst);
+    }
     Status inner;
     const Status outer = dispatch_dtype<DTypeSet::kAll>(src.dtype(), [&](auto src_tag) {
         using S = typename decltype(src_tag)::type;
@@ -60,8 +64,9 @@ public:
                                    " (string, complex and float8 types are not supported)");
             }
         }
+        const bool four_bit_source = inputs[0].dtype == DType::kI4 || inputs[0].dtype == DType::kU4;
         for (DType dtype : {inputs[0].dtype, to}) {
-            if (!castable_dtype(dtype)) {
+            if (!castable_dtype(dtype) && !(four_bit_source && dtype == inputs[0].dtype)) {
                 return unsupported(node_.describe() + ": cast involving " + dtype_name(dtype) + " is not supported");
             }
         }

@@ -1,0 +1,180 @@
+// pare quantize --scheme int4|log: weight-only quantization below 8 bits. No calibration: activations stay float,
+// so the weights alone are encoded (quantize/weight_only_rewriter.h) and the written model is measured against the
+// float model on the evaluation data.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "common.h"
+#include "core/log.h"
+#include "graph/passes.h"
+#include "onnx/shape_inference.h"
+#include "quantize/weight_only_rewriter.h"
+#include "report/model_stats.h"
+
+namespace pare {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Result<WeightOnlySpec> weight_only_spec(const QuantizeOptions& options, const Graph& graph) {
+    WeightOnlySpec spec;
+    spec.scheme = options.scheme == "int4" ? WeightOnlyScheme::kInt4 : WeightOnlyScheme::kLog;
+    spec.block_size = options.block_size;
+    spec.bits = options.bits;
+    if (spec.scheme == WeightOnlyScheme::kInt4 && spec.block_size < 0) {
+        return usage_error("--block-size must be 0 (per output channel) or positive");
+    }
+    if (spec.scheme == WeightOnlyScheme::kLog && (spec.bits < 3 || spec.bits > 8)) {
+        return usage_error("--bits must be 3 to 8 for --scheme log");
+    }
+    for (const auto& pattern : options.exclude) {
+        bool matched = false;
+        for (const Node& node : graph.nodes) {
+            if (node.name() == pattern || node.op_type() == pattern) {
+                spec.excluded_nodes.insert(node.name());
+                matched = true;
+            }
+        }
+        if (!matched) log_warning("--exclude '" + pattern + "' matches no node name or op type");
+    }
+    return spec;
+}
+
+// The layer table, each entry with its output's error against the float model when the evaluation measured it.
+nlohmann::ordered_json layers_json(const std::vector<WeightOnlyLayer>& layers, const WeightOnlySpec& spec,
+                                   const nlohmann::ordered_json& measured) {
+    nlohmann::ordered_json table = nlohmann::ordered_json::array();
+    for (const auto& layer : layers) {
+        nlohmann::ordered_json entry = {
+            {"name", layer.node},
+            {"op_type", layer.op_type},
+            {"scheme", spec.scheme == WeightOnlyScheme::kInt4 ? "int4" : "log"},
+            {"bits", spec.scheme == WeightOnlyScheme::kInt4 ? 4 : spec.bits},
+            {"weight", layer.weight},
+            {"weight_elements", layer.weight_elements},
+            {"bytes_before", layer.bytes_before},
+            {"bytes_after", layer.bytes_after},
+            {"weight_sqnr_db", json_number(std::isfinite(layer.weight_sqnr_db) ? std::optional<double>(layer.weight_sqnr_db)
+                                                                               : std::nullopt)},
+            {"output", layer.output}};
+        for (const auto& m : measured) {
+            if (m.value("output", "") == layer.output) entry["activation_error"] = m["activation_error"];
+        }
+        table.push_back(entry);
+    }
+    return table;
+}
+
+void print_summary(const nlohmann::ordered_json& r, std::ostream& out) {
+    out << "quantized " << r["inputs"]["model"]["path"].get<std::string>() << " -> "
+        << r["output"]["path"].get<std::string>() << " (" << r["config"]["scheme"].get<std::string>()
+        << " weights, " << r["quantization"]["layers"] << " layers)\n";
+    const auto& size = r["size"];
+    out << "size: " << with_commas(size["before_bytes"].get<int64_t>()) << " -> "
+        << with_commas(size["after_bytes"].get<int64_t>()) << " bytes ("
+        << format_number("%.2fx", size["ratio"].get<double>()) << " smaller); weights "
+        << with_commas(size["weight_bytes_before"].get<int64_t>()) << " -> "
+        << with_commas(size["weight_bytes_after"].get<int64_t>()) << " bytes\n";
+    if (r.contains("accuracy") && r["accuracy"].contains("before")) {
+        const auto& a = r["accuracy"];
+        out << "top-1: " << format_number("%.2f%%", a["before"]["top1"].get<double>() * 100) << " -> "
+            << format_number("%.2f%%", a["after"]["top1"].get<double>() * 100) << " (drop "
+            << format_number("%.2f", a["top1_drop_points"].get<double>() + 0.0) << " points), agreement "
+            << format_number("%.2f%%", a["agreement"].get<double>() * 100) << "\n";
+    }
+}
+
+}  // namespace
+
+bool is_weight_only_scheme(const std::string& scheme) { return scheme == "int4" || scheme == "log"; }
+
+Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOptions& global) {
+    const auto started = Clock::now();
+    if (!options.data.empty() || !options.table.empty()) {
+        log_warning("--scheme " + options.scheme + " quantizes weights only: --data and --table are not used");
+    }
+    if (!options.labels.empty() && options.eval_data.empty()) return usage_error("--labels needs --eval-data");
+    PARE_RETURN_IF_ERROR(check_output_paths({{"-o", options.output}, {"--report", global.report_path}},
+                                            {options.model, options.eval_data, options.labels}));
+    PARE_ASSIGN_OR_RETURN(LoadedModel loaded, load_runnable_model(options.model, global));
+    Model model = loaded.model;
+    simplify_for_compression(model.graph);
+    PARE_ASSIGN_OR_RETURN(WeightOnlySpec spec, weight_only_spec(options, model.graph));
+    const int64_t opset_before = model.opset();
+    PARE_ASSIGN_OR_RETURN(std::vector<WeightOnlyLayer> layers, rewrite_weight_only(model, spec));
+    if (layers.empty()) return usage_error("nothing to quantize: no Conv/Gemm/MatMul with a float weight is left");
+    PARE_RETURN_IF_ERROR(save_model(model, options.output));
+
+    Report report("quantize", global.argv);
+    if (!options.eval_data.empty()) {
+        EvalOptions eval;
+        eval.model = options.output;
+        eval.compare = options.model;
+        eval.data = options.eval_data;
+        eval.labels = options.labels;
+        eval.batch = options.batch;
+        eval.limit = options.limit;
+        eval.data_options = options.data_options;
+        eval.per_layer = true;
+        PARE_RETURN_IF_ERROR(evaluate_into_report(eval, global, report));
+    }
+    auto& json = report.json();
+    // Errors by tensor name: intermediate tensors from the per-layer comparison, graph outputs from the outputs table.
+    nlohmann::ordered_json measured = json.contains("layers") ? json["layers"] : nlohmann::ordered_json::array();
+    for (const auto& output : json.value("outputs", nlohmann::ordered_json::array())) {
+        nlohmann::ordered_json error = output;
+        error.erase("name");
+        error.erase("reference_name");
+        measured.push_back({{"output", output["name"]}, {"activation_error", error}});
+    }
+    json.erase("layers");
+    const ModelStats before = compute_model_stats(loaded.model, infer_value_types(loaded.model));
+    report.set_input_model(loaded, before);
+    PARE_ASSIGN_OR_RETURN(LoadedModel written, load_model(options.output));
+    const ModelStats after = compute_model_stats(written.model, infer_value_types(written.model));
+    json["inputs"].erase("reference");
+    json["config"] = {{"scheme", options.scheme},
+                      {"weights", spec.scheme == WeightOnlyScheme::kInt4
+                                      ? (spec.block_size > 0 ? "per-block" : "per-channel")
+                                      : "per-channel"},
+                      {"weight_dtype", spec.scheme == WeightOnlyScheme::kInt4 ? "int4"
+                                       : spec.bits <= 4                       ? "uint4"
+                                                                              : "uint8"},
+                      {"activations", "float"},
+                      {"exclude", options.exclude},
+                      {"format", "weight-only"},
+                      {"opset_before", opset_before},
+                      {"opset_after", model.opset()},
+                      {"batch", options.batch},
+                      {"seed", global.seed}};
+    if (spec.scheme == WeightOnlyScheme::kInt4) json["config"]["block_size"] = spec.block_size;
+    if (spec.scheme == WeightOnlyScheme::kLog) json["config"]["bits"] = spec.bits;
+    json["output"] = {{"path", options.output},
+                      {"sha256", written.sha256},
+                      {"bytes", written.file_bytes + written.external_bytes},
+                      {"parameters", after.parameters},
+                      {"nonzero_parameters", after.nonzero_parameters}};
+    const double before_bytes = static_cast<double>(loaded.file_bytes + loaded.external_bytes);
+    const double after_bytes = static_cast<double>(written.file_bytes + written.external_bytes);
+    json["size"] = {{"before_bytes", before_bytes},
+                    {"after_bytes", after_bytes},
+                    {"ratio", before_bytes / after_bytes},
+                    {"weight_bytes_before", before.constant_bytes},
+                    {"weight_bytes_after", after.constant_bytes}};
+    int64_t layer_bytes_before = 0, layer_bytes_after = 0;
+    for (const auto& layer : layers) {
+        layer_bytes_before += layer.bytes_before;
+        layer_bytes_after += layer.bytes_after;
+    }
+    json["quantization"] = {{"layers", layers.size()},
+                            {"layer_weight_bytes_before", layer_bytes_before},
+                            {"layer_weight_bytes_after", layer_bytes_after}};
+    json["layers"] = layers_json(layers, spec, measured);
+    report.set_timing("total", std::chrono::duration<double>(Clock::now() - started).count());
+    report.set_peak_memory();
+    return emit_report(report, global, false, [&](std::ostream& out) { print_summary(report.json(), out); });
+}
+
+}  // namespace pare
