@@ -11,6 +11,7 @@
 #include "graph/passes.h"
 #include "onnx/shape_inference.h"
 #include "quantize/qdq_rewriter.h"
+#include "report/latency.h"
 #include "report/model_stats.h"
 
 namespace pare {
@@ -119,8 +120,12 @@ void print_summary(const nlohmann::ordered_json& r, std::ostream& out) {
             << format_number("%.2f%%", a["agreement"].get<double>() * 100) << "\n";
     }
     if (r.contains("latency") && r["latency"].contains("before_ms")) {
-        out << "latency per batch: " << format_number("%.3f", r["latency"]["before_ms"].get<double>()) << " ms -> "
-            << format_number("%.3f", r["latency"]["after_ms"].get<double>()) << " ms\n";
+        const auto& latency = r["latency"];
+        out << "latency per batch of " << latency["batch"] << " (median of " << latency["runs"]
+            << " runs): " << format_number("%.3f", latency["before_ms"].get<double>()) << " ms float -> "
+            << format_number("%.3f", latency["after_ms"].get<double>()) << " ms quantized ("
+            << format_number("%.2fx", latency["before_ms"].get<double>() / latency["after_ms"].get<double>())
+            << " as fast)\n";
     }
     out << "layers, most damaged first (output SQNR against the float model):\n";
     for (const auto& layer : r["layers"]) {
@@ -131,6 +136,24 @@ void print_summary(const nlohmann::ordered_json& r, std::ostream& out) {
         out << "  " << layer["name"].get<std::string>() << " (" << layer["op_type"].get<std::string>() << "): " << sqnr
             << "\n";
     }
+}
+
+// Latency of the float and the written model on one batch of `data`, without the observers the per-layer comparison
+// attaches (they keep the engine from fusing), their runs alternating. Null when the data has too few samples for a
+// model with a fixed batch.
+Result<nlohmann::ordered_json> latency_before_after(const Model& before, const Model& after, const std::string& data,
+                                                    const QuantizeOptions& options, const GlobalOptions& global,
+                                                    const SessionOptions& session) {
+    ModelRunner float_runner(before, session, "'" + options.model + "'");
+    ModelRunner quantized_runner(after, session, "'" + options.output + "'");
+    PARE_ASSIGN_OR_RETURN(Dataset dataset,
+                          open_dataset(data, float_runner.input_names(), options.data_options, 0, global));
+    const int64_t batch =
+        float_runner.fixed_batch() ? float_runner.fixed_batch() : std::min(options.batch, dataset.samples());
+    if (batch > dataset.samples()) return nlohmann::ordered_json();
+    PARE_ASSIGN_OR_RETURN(std::vector<Tensor> inputs, dataset.read(0, batch));
+    constexpr int64_t kWarmup = 3, kRepeat = 20;
+    return compare_latency(float_runner, quantized_runner, inputs, kWarmup, kRepeat);
 }
 
 }  // namespace
@@ -238,6 +261,12 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
                     {"weight_bytes_after", after.constant_bytes}};
     json["quantization"] = {{"layers", layers.size()}, {"calibration_samples", table.samples}};
     json["layers"] = layers_json(layers, measured_layers);
+    const std::string timing_data = options.eval_data.empty() ? options.data : options.eval_data;
+    if (!timing_data.empty()) {
+        PARE_ASSIGN_OR_RETURN(nlohmann::ordered_json latency,
+                              latency_before_after(loaded.model, written.model, timing_data, options, global, session));
+        if (!latency.is_null()) json["latency"] = latency;
+    }
     report.set_timing("calibration", calibration_seconds);
     report.set_timing("total", seconds_since(started));
     report.set_peak_memory();
