@@ -146,10 +146,55 @@ int node_index(const Graph& graph, const std::string& name) {
     return -1;
 }
 
+// Appends a copy of every node of `quantized` under `prefix`, reading the same graph inputs; returns the copy's name
+// of each value.
+std::map<std::string, std::string> append_model_copy(const Graph& quantized, Graph& dst, const std::string& prefix) {
+    std::map<std::string, std::string> names;
+    for (const auto& input : quantized.input_names()) names[input] = input;
+    for (const auto& init : quantized.initializers) {
+        names[init.name()] = dst.unique_name(prefix + init.name());
+        dst.set_initializer(names[init.name()], init.value);
+    }
+    for (const Node& node : quantized.nodes) {
+        Node copy = node;
+        copy.proto.set_name(prefix + node.name());
+        for (auto& input : *copy.proto.mutable_input()) {
+            if (!input.empty()) input = names.at(input);
+        }
+        for (auto& output : *copy.proto.mutable_output()) {
+            if (output.empty()) continue;
+            names[output] = dst.unique_name(prefix + output);
+            output = names[output];
+        }
+        dst.insert_node(dst.nodes.size(), std::move(copy));
+    }
+    return names;
+}
+
+// Adds one batch of every probe's observed values to its error.
+Status add_batch(const std::map<std::string, Tensor>& values, int64_t rows, const std::vector<LocalProbe>& probes,
+                 std::vector<ErrorStats>& errors) {
+    for (size_t i = 0; i < probes.size(); ++i) {
+        auto reference = values.find(probes[i].reference);
+        auto local = values.find(probes[i].local);
+        if (reference == values.end() || local == values.end()) continue;
+        Tensor expected = reference->second, got = local->second;
+        // A fixed-batch model pads the last batch: compare only the real samples.
+        if (expected.rank() > 0 && expected.dim(0) > rows && got.shape() == expected.shape()) {
+            Shape shape = expected.shape();
+            shape[0] = rows;
+            expected = Tensor(expected.dtype(), shape, expected.buffer(), expected.offset());
+            got = Tensor(got.dtype(), shape, got.buffer(), got.offset());
+        }
+        PARE_RETURN_IF_ERROR(errors[i].add(expected, got).with_context("layer '" + probes[i].layer + "'"));
+    }
+    return Status();
+}
+
 }  // namespace
 
 LocalErrorGraph build_local_error_graph(const Model& float_model, const Model& quantized,
-                                        const std::vector<QuantizedLayer>& layers) {
+                                        const std::vector<QuantizedLayer>& layers, bool cumulative) {
     LocalErrorGraph result;
     result.model = float_model;
     Graph& graph = result.model.graph;
@@ -173,17 +218,31 @@ LocalErrorGraph build_local_error_graph(const Model& float_model, const Model& q
         }
         result.probes.push_back(LocalProbe{layer.node, measured, *local});
     }
+    if (cumulative) {
+        const auto names = append_model_copy(quantized.graph, graph, "pare_cumulative/");
+        for (const QuantizedLayer& layer : layers) {
+            const std::string measured = layer.output.empty() ? layer.node_output : layer.output;
+            auto it = names.find(measured);
+            if (it != names.end() && graph.producer(measured) >= 0) {
+                result.cumulative.push_back(LocalProbe{layer.node, measured, it->second});
+            }
+        }
+    }
     return result;
 }
 
-Result<std::vector<ErrorStats>> measure_local_errors(const LocalErrorGraph& graph, Dataset& dataset, int64_t batch,
-                                                     const SessionOptions& options) {
-    std::vector<ErrorStats> errors(graph.probes.size());
-    if (graph.probes.empty()) return errors;
+Result<LayerErrors> measure_local_errors(const LocalErrorGraph& graph, Dataset& dataset, int64_t batch,
+                                         const SessionOptions& options) {
+    LayerErrors errors;
+    errors.local.resize(graph.probes.size());
+    errors.cumulative.resize(graph.cumulative.size());
+    if (graph.probes.empty() && graph.cumulative.empty()) return errors;
     SessionOptions observing = options;
-    for (const auto& probe : graph.probes) {
-        observing.observed.insert(probe.reference);
-        observing.observed.insert(probe.local);
+    for (const auto* probes : {&graph.probes, &graph.cumulative}) {
+        for (const auto& probe : *probes) {
+            observing.observed.insert(probe.reference);
+            observing.observed.insert(probe.local);
+        }
     }
     ModelRunner runner(graph.model, observing, "local error graph");
     std::map<std::string, Tensor> values;
@@ -193,19 +252,9 @@ Result<std::vector<ErrorStats>> measure_local_errors(const LocalErrorGraph& grap
         values.clear();
         PARE_RETURN_IF_ERROR(runner.run(inputs).status());
         const int64_t rows = inputs[0].dim(0);
-        for (size_t i = 0; i < graph.probes.size(); ++i) {
-            auto reference = values.find(graph.probes[i].reference);
-            auto local = values.find(graph.probes[i].local);
-            if (reference == values.end() || local == values.end()) continue;
-            Tensor expected = reference->second, got = local->second;
-            // A fixed-batch model pads the last batch: compare only the real samples.
-            if (expected.rank() > 0 && expected.dim(0) > rows && got.shape() == expected.shape()) {
-                Shape shape = expected.shape();
-                shape[0] = rows;
-                expected = Tensor(expected.dtype(), shape, expected.buffer(), expected.offset());
-                got = Tensor(got.dtype(), shape, got.buffer(), got.offset());
-            }
-            PARE_RETURN_IF_ERROR(errors[i].add(expected, got).with_context("layer '" + graph.probes[i].layer + "'"));
+        for (const auto& [probes, stats] : {std::make_pair(&graph.probes, &errors.local),
+                                           std::make_pair(&graph.cumulative, &errors.cumulative)}) {
+            PARE_RETURN_IF_ERROR(add_batch(values, rows, *probes, *stats));
         }
         return Status();
     }));

@@ -131,7 +131,7 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     // layer's local error, in one more pass.
     const auto evaluation_started = Clock::now();
     LocalErrorGraph local_graph;
-    std::vector<ErrorStats> local_errors;
+    LayerErrors layer_errors;
     if (!options.eval_data.empty()) {
         EvalOptions eval;
         eval.model = options.output;
@@ -140,12 +140,14 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
         eval.labels = options.labels;
         eval.batch = options.batch;
         eval.limit = options.limit;
-        eval.per_layer = true;
+        eval.per_layer = options.format == "qdq";  // QOperator outputs lose their float names: see below
         PARE_RETURN_IF_ERROR(evaluate_into_report(eval, global, report));
-        local_graph = build_local_error_graph(float_model, qdq_model, layers);
+        // A QOperator file no longer carries the layers' outputs under their float names: the cumulative error
+        // comes from a copy of the QDQ form in the same pass.
+        local_graph = build_local_error_graph(float_model, qdq_model, layers, options.format == "qoperator");
         PARE_ASSIGN_OR_RETURN(Dataset dataset, Dataset::open(options.eval_data, float_model.graph.input_names()));
         dataset.set_limit(options.limit);
-        PARE_ASSIGN_OR_RETURN(local_errors, measure_local_errors(local_graph, dataset, options.batch, session));
+        PARE_ASSIGN_OR_RETURN(layer_errors, measure_local_errors(local_graph, dataset, options.batch, session));
     }
     const double evaluation_seconds = seconds_since(evaluation_started);
     auto& json = report.json();
@@ -189,7 +191,7 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
                     {"weight_bytes_after", after.constant_bytes}};
     json["quantization"] = {{"layers", layers.size()}, {"calibration_samples", table.samples}};
     if (options.format == "qoperator") json["quantization"]["qlinear_nodes"] = qlinear_nodes;
-    json["layers"] = quantize_layers_json(layers, measured_layers, local_graph.probes, local_errors);
+    json["layers"] = quantize_layers_json(layers, measured_layers, local_graph, layer_errors);
     report.set_timing("calibration", calibration_seconds);
     report.set_timing("rewrite", rewrite_seconds);
     if (!options.eval_data.empty()) report.set_timing("evaluation", evaluation_seconds);

@@ -33,8 +33,16 @@ std::string db_cell(const nlohmann::ordered_json& layer, const char* key) {
 }  // namespace
 
 nlohmann::ordered_json quantize_layers_json(const std::vector<QuantizedLayer>& layers,
-                                            const nlohmann::ordered_json& measured,
-                                            const std::vector<LocalProbe>& probes, const std::vector<ErrorStats>& local) {
+                                            const nlohmann::ordered_json& measured, const LocalErrorGraph& graph,
+                                            const LayerErrors& errors) {
+    // The error of `layer` among a probe list's, when measured.
+    auto probed = [&](const std::vector<LocalProbe>& probes, const std::vector<ErrorStats>& stats,
+                      const std::string& layer) -> const ErrorStats* {
+        for (size_t p = 0; p < probes.size() && p < stats.size(); ++p) {
+            if (probes[p].layer == layer && stats[p].elements()) return &stats[p];
+        }
+        return nullptr;
+    };
     nlohmann::ordered_json table = nlohmann::ordered_json::array();
     for (const auto& layer : layers) {
         nlohmann::ordered_json entry = {{"name", layer.node},
@@ -50,11 +58,15 @@ nlohmann::ordered_json quantize_layers_json(const std::vector<QuantizedLayer>& l
         // Measured where the quantized model carries the layer's result under its float name: the dequantized
         // output when it is quantized, else the layer's own output.
         const std::string value = layer.output.empty() ? layer.node_output : layer.output;
-        for (const auto& e : measured) {
-            if (e["output"] == value) entry["activation_error"] = e["activation_error"];
+        if (const ErrorStats* cumulative = probed(graph.cumulative, errors.cumulative, layer.node)) {
+            entry["activation_error"] = error_stats_json(*cumulative);
+        } else {
+            for (const auto& e : measured) {
+                if (e["output"] == value) entry["activation_error"] = e["activation_error"];
+            }
         }
-        for (size_t p = 0; p < probes.size() && p < local.size(); ++p) {
-            if (probes[p].layer == layer.node && local[p].elements()) entry["local_error"] = error_stats_json(local[p]);
+        if (const ErrorStats* local = probed(graph.probes, errors.local, layer.node)) {
+            entry["local_error"] = error_stats_json(*local);
         }
         table.push_back(entry);
     }

@@ -2,7 +2,7 @@
 //
 //   x [N, 4] -> MatMul "layer_a" (W_a) -> a -> MatMul "layer_b" (W_b) -> b -> MatMul "layer_c" (W_c) -> y [N, 2]
 //
-// W_a multiplies input channel 0 into a's channel 0 by 1000, so a holds a huge outlier channel; W_b nearly ignores
+// W_a multiplies input channel 0 into a's channel 0 by 100, so a holds a huge outlier channel; W_b nearly ignores
 // that channel, so layer_b's output is made of a's small channels, which an int8 scale stretched over the outlier
 // crushes to a few levels. layer_a and layer_c quantize well. W_c has hand-checkable integer weights (see the test).
 #pragma once
@@ -28,7 +28,7 @@ inline pare::Model fragile_mlp_model() {
     import->set_version(13);
     model.header.set_ir_version(7);
     model.graph = make_graph({value_info("x", DType::kF32, {-1, 4})}, {value_info("y", DType::kF32, {-1, 2})});
-    const std::vector<float> w_a = {1000.0f, 0.0f, 0.0f, 0.0f,  //
+    const std::vector<float> w_a = {100.0f, 0.0f, 0.0f, 0.0f,  //
                                     0.0f,    1.0f, 0.5f, 0.0f,  //
                                     0.0f,    0.5f, 1.0f, 0.2f,  //
                                     0.0f,    0.0f, 0.3f, 1.0f};

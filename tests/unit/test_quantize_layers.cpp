@@ -109,8 +109,8 @@ TEST_CASE("quantize report: local error finds the fragile layer and equals the l
     REQUIRE(errors.ok());
     std::map<std::string, double> local;
     for (size_t i = 0; i < graph.probes.size(); ++i) {
-        REQUIRE((*errors)[i].elements() == kRows * (graph.probes[i].layer == "layer_c" ? 2 : 4));
-        local[graph.probes[i].layer] = (*errors)[i].sqnr_db().value();
+        REQUIRE(errors->local[i].elements() == kRows * (graph.probes[i].layer == "layer_c" ? 2 : 4));
+        local[graph.probes[i].layer] = errors->local[i].sqnr_db().value();
     }
     MESSAGE("local SQNR a " << local["layer_a"] << " b " << local["layer_b"] << " c " << local["layer_c"]);
     CHECK(local["layer_b"] < local["layer_a"] - 10);
@@ -132,6 +132,24 @@ TEST_CASE("quantize report: local error finds the fragile layer and equals the l
     REQUIRE(by_hand.add(tensor_from_vector<float>(f.values["b"], {kRows, 4}), tensor_from_vector<float>(b_local, {kRows, 4}))
                 .ok());
     CHECK(local["layer_b"] == doctest::Approx(*by_hand.sqnr_db()).epsilon(2e-3));
+}
+
+TEST_CASE("quantize report: cumulative error from a copy of the quantized model in the same pass") {
+    Fixture f;
+    const LocalErrorGraph graph = build_local_error_graph(f.float_model, f.quantized, f.layers, true);
+    REQUIRE(graph.cumulative.size() == 3);
+    Dataset dataset = Dataset::open(write_inputs(f.x), {"x"}).value();
+    const LayerErrors errors = measure_local_errors(graph, dataset, 64, SessionOptions()).value();
+    // The first layer's input is the model's input: cumulative and local are the same computation.
+    CHECK(graph.cumulative[0].layer == "layer_a");
+    CHECK(*errors.cumulative[0].sqnr_db() == doctest::Approx(*errors.local[0].sqnr_db()).epsilon(1e-9));
+    // The last layer's cumulative error is the quantized model's output error.
+    auto run = [&](const Model& model) {
+        return Session::create(model, {{"x", f.x.shape()}}).value()->run({f.x}).value()[0];
+    };
+    ErrorStats output;
+    REQUIRE(output.add(run(f.float_model), run(f.quantized)).ok());
+    CHECK(*errors.cumulative[2].sqnr_db() == doctest::Approx(*output.sqnr_db()).epsilon(1e-9));
 }
 
 TEST_CASE("quantize report: the QOperator form computes what the QDQ form computes") {
