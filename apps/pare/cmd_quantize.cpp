@@ -184,8 +184,8 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
                       {"nonzero_parameters", after.nonzero_parameters}};
     const double before_bytes = static_cast<double>(loaded.file_bytes + loaded.external_bytes);
     const double after_bytes = static_cast<double>(written.file_bytes + written.external_bytes);
-    json["size"] = {{"before_bytes", before_bytes},
-                    {"after_bytes", after_bytes},
+    json["size"] = {{"before_bytes", loaded.file_bytes + loaded.external_bytes},
+                    {"after_bytes", written.file_bytes + written.external_bytes},
                     {"ratio", before_bytes / after_bytes},
                     {"weight_bytes_before", before.constant_bytes},
                     {"weight_bytes_after", after.constant_bytes}};
