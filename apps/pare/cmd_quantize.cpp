@@ -86,6 +86,9 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     Model model = loaded.model;
     simplify_for_compression(model.graph);
     PARE_ASSIGN_OR_RETURN(QdqSpec spec, qdq_spec(options, model));
+    if (options.format == "qoperator" && dtype_bits(spec.activation_dtype) != 8) {
+        return unsupported("--format qoperator needs 8-bit activations (QLinearConv/QLinearMatMul take no others)");
+    }
 
     // Activation statistics: from a table made for this very model file, or from one pass over the data.
     CalibrationTable table;
@@ -123,6 +126,9 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     // The local error of each layer is measured on the QDQ form, whose integer arithmetic the QOperator file shares.
     const Model qdq_model = model;
     const int qlinear_nodes = options.format == "qoperator" ? convert_qdq_to_qoperator(model.graph) : 0;
+    if (options.format == "qoperator" && qlinear_nodes == 0) {
+        log_warning("--format qoperator: no layer has a QOperator form here; the model keeps its QDQ form");
+    }
     PARE_RETURN_IF_ERROR(save_model(model, options.output));
     const double rewrite_seconds = seconds_since(rewrite_started);
 
