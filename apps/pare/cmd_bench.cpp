@@ -22,9 +22,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // "name=1x3x224x224" -> (name, shape).
 Result<std::pair<std::string, Shape>> parse_shape_flag(const std::string& text) {
@@ -148,7 +146,8 @@ Status run_bench(const BenchOptions& options, const GlobalOptions& global) {
     std::vector<Tensor> inputs;
     std::optional<Dataset> dataset;
     if (!options.data.empty()) {
-        PARE_ASSIGN_OR_RETURN(Dataset opened, Dataset::open(options.data, runner.input_names()));
+        PARE_ASSIGN_OR_RETURN(Dataset opened,
+                              open_dataset(options.data, runner.input_names(), options.data_options, 0, global));
         dataset.emplace(std::move(opened));
         PARE_RETURN_IF_ERROR(dataset->check_against(runner.input_types()).with_context("'" + options.model + "'"));
         if (dataset->samples() < batch) {
@@ -207,6 +206,7 @@ Status run_bench(const BenchOptions& options, const GlobalOptions& global) {
     report.set_timing("compile", runner.compile_seconds());
     report.set_timing("run", run_seconds);
     report.set_timing("total", seconds_since(started));
+    report.set_peak_memory();
     json["latency"] = {{"batch", batch}};
     json["latency"].update(latency_json(latency));
     json["latency"]["samples_per_s"] = latency.mean_ms > 0 ? batch * 1e3 / latency.mean_ms : 0.0;

@@ -78,8 +78,9 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     const auto started = Clock::now();
     if (options.data.empty() == options.table.empty()) return usage_error("give exactly one of --data and --table");
     if (!options.labels.empty() && options.eval_data.empty()) return usage_error("--labels needs --eval-data");
-    PARE_RETURN_IF_ERROR(check_output_paths({{"-o", options.output}, {"--report", global.report_path}},
-                                            {options.model, options.data, options.table, options.eval_data, options.labels}));
+    PARE_RETURN_IF_ERROR(
+        check_output_paths({{"-o", options.output}, {"--report", global.report_path}},
+                           {options.model, options.data, options.table, options.eval_data, options.labels}));
     PARE_ASSIGN_OR_RETURN(RangeMethod method, parse_range_method(options.calibration));
     PARE_ASSIGN_OR_RETURN(SessionOptions session, session_options(global));
     PARE_ASSIGN_OR_RETURN(LoadedModel loaded, load_runnable_model(options.model, global));
@@ -101,7 +102,8 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
                                  loaded.sha256.substr(0, 12) + "...)");
         }
     } else {
-        PARE_ASSIGN_OR_RETURN(Dataset dataset, Dataset::open(options.data, model.graph.input_names()));
+        PARE_ASSIGN_OR_RETURN(Dataset dataset, open_dataset(options.data, model.graph.input_names(),
+                                                            options.data_options, options.samples, global));
         CalibrateConfig config;
         config.batch = options.batch;
         auto calibrated = calibrate(model, dataset, session, config);
@@ -146,13 +148,14 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
         eval.labels = options.labels;
         eval.batch = options.batch;
         eval.limit = options.limit;
+        eval.data_options = options.data_options;
         eval.per_layer = options.format == "qdq";  // QOperator outputs lose their float names: see below
         PARE_RETURN_IF_ERROR(evaluate_into_report(eval, global, report));
         // A QOperator file no longer carries the layers' outputs under their float names: the cumulative error
         // comes from a copy of the QDQ form in the same pass.
         local_graph = build_local_error_graph(float_model, qdq_model, layers, options.format == "qoperator");
-        PARE_ASSIGN_OR_RETURN(Dataset dataset, Dataset::open(options.eval_data, float_model.graph.input_names()));
-        dataset.set_limit(options.limit);
+        PARE_ASSIGN_OR_RETURN(Dataset dataset, open_dataset(options.eval_data, float_model.graph.input_names(),
+                                                            options.data_options, options.limit, global));
         PARE_ASSIGN_OR_RETURN(layer_errors, measure_local_errors(local_graph, dataset, options.batch, session));
     }
     const double evaluation_seconds = seconds_since(evaluation_started);
@@ -202,6 +205,7 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     report.set_timing("rewrite", rewrite_seconds);
     if (!options.eval_data.empty()) report.set_timing("evaluation", evaluation_seconds);
     report.set_timing("total", seconds_since(started));
+    report.set_peak_memory();
     return emit_report(report, global, false, [&](std::ostream& out) { print_quantize_summary(report.json(), out); });
 }
 
