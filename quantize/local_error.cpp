@@ -17,7 +17,7 @@ bool is_op(const Node& node, const char* op) { return node.is_onnx_domain() && n
 // under fresh names. Upstream of the compute node only constants and activation Q -> DQ pairs are copied: a pair's
 // QuantizeLinear then reads the float model's own value of that activation.
 class LayerCopier {
-  public:
+public:
     LayerCopier(const Graph& quantized, Graph& dst, int compute, const std::string& prefix)
         : src_(quantized), dst_(dst), compute_(compute), prefix_(prefix) {}
 
@@ -48,7 +48,7 @@ class LayerCopier {
         return add_copy(node, inputs, name);
     }
 
-  private:
+private:
     // An input of the compute node: a constant (cone), or DQ(Q(activation)).
     std::optional<std::string> copy_input(const std::string& name) {
         if (name.empty()) return name;
@@ -104,7 +104,8 @@ class LayerCopier {
         const int p = constant ? -1 : src_.producer(name);
         if (p >= 0 && p != compute_) {
             constant = true;
-            for (const auto& input : src_.nodes[p].proto.input()) constant = constant && (input.empty() || is_constant_cone(input));
+            for (const auto& input : src_.nodes[p].proto.input())
+                constant = constant && (input.empty() || is_constant_cone(input));
         }
         return constant_[name] = constant;
     }
@@ -252,8 +253,8 @@ Result<LayerErrors> measure_local_errors(const LocalErrorGraph& graph, Dataset& 
         values.clear();
         PARE_RETURN_IF_ERROR(runner.run(inputs).status());
         const int64_t rows = inputs[0].dim(0);
-        for (const auto& [probes, stats] : {std::make_pair(&graph.probes, &errors.local),
-                                           std::make_pair(&graph.cumulative, &errors.cumulative)}) {
+        for (const auto& [probes, stats] :
+             {std::make_pair(&graph.probes, &errors.local), std::make_pair(&graph.cumulative, &errors.cumulative)}) {
             PARE_RETURN_IF_ERROR(add_batch(values, rows, *probes, *stats));
         }
         return Status();

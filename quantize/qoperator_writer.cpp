@@ -85,12 +85,13 @@ bool gemm_to_conv(Graph& graph, size_t index, const std::set<std::string>& keep)
     if (!bias || bias->rank() != 1 || bias->numel() != n) return false;
 
     const std::string base = gemm.name().empty() ? gemm.output(0) : gemm.name();
-    const std::string shape = add_initializer(graph, base + "_rows_as_pixels",
-                                              tensor_from_vector<int64_t>({0, -1, 1, 1}, {4}));
-    const std::string filters = add_initializer(graph, graph.nodes[w_dq].input(0) + "_filters",
-                                                filters_from_gemm_weight(*w, trans_b));
+    const std::string shape =
+        add_initializer(graph, base + "_rows_as_pixels", tensor_from_vector<int64_t>({0, -1, 1, 1}, {4}));
+    const std::string filters =
+        add_initializer(graph, graph.nodes[w_dq].input(0) + "_filters", filters_from_gemm_weight(*w, trans_b));
     const std::string x4 = graph.unique_name(base + "_input_pixels");
-    Node reshape = make_node("Reshape", {graph.nodes[x_dq].input(0), shape}, {x4}, graph.unique_name(base + "_reshape"));
+    Node reshape =
+        make_node("Reshape", {graph.nodes[x_dq].input(0), shape}, {x4}, graph.unique_name(base + "_reshape"));
     Node x_dequantize = graph.nodes[x_dq];
     x_dequantize.proto.set_name(graph.unique_name(base + "_input_dequantize"));
     x_dequantize.proto.set_input(0, x4);

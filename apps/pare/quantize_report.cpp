@@ -102,7 +102,8 @@ void print_quantize_summary(const nlohmann::ordered_json& r, std::ostream& out) 
         out << "time:";
         for (const char* phase : {"calibration", "rewrite", "evaluation", "total"}) {
             const std::string key = std::string(phase) + "_s";
-            if (r["timing"].contains(key)) out << " " << phase << " " << format_number("%.2f s", r["timing"][key].get<double>());
+            if (r["timing"].contains(key))
+                out << " " << phase << " " << format_number("%.2f s", r["timing"][key].get<double>());
         }
         out << "\n";
     }

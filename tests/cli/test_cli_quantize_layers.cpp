@@ -38,8 +38,9 @@ TEST_CASE("quantize: the fragile layer heads the layer table with the lowest loc
     const std::string model = temp_path("fragile.onnx"), data = temp_path("fragile_x.npy");
     REQUIRE(pare::save_model(pare_test::fragile_mlp_model(), model).ok());
     REQUIRE(pare::write_npy(data, pare_test::fragile_mlp_inputs(300)).ok());
-    const std::vector<std::string> args = {"quantize", model,  "-o", temp_path("fragile_q.onnx"), "--data", data,
-                                           "--calibration", "minmax", "--eval-data", data};
+    const std::vector<std::string> args = {
+        "quantize", model,         "-o", temp_path("fragile_q.onnx"), "--data", data, "--calibration",
+        "minmax",   "--eval-data", data};
     std::vector<std::string> with_report = args;
     with_report.insert(with_report.end(), {"--report", "-"});
     const nlohmann::json report = valid_report(run_pare(with_report));
@@ -90,8 +91,8 @@ TEST_CASE("quantize --format qoperator: QLinearConv / QLinearMatMul, accuracy of
     // conv1, conv2 and fc1 become integer ops; fc2 writes the float logits and keeps its QDQ form.
     CHECK(qoperator["quantization"]["qlinear_nodes"] == 3);
     CHECK(qoperator["accuracy"]["agreement"].get<double>() >= 0.99);
-    CHECK(std::abs(qoperator["accuracy"]["after"]["top1"].get<double>() - qdq["accuracy"]["after"]["top1"].get<double>()) <=
-          0.005);
+    CHECK(std::abs(qoperator["accuracy"]["after"]["top1"].get<double>() -
+                   qdq["accuracy"]["after"]["top1"].get<double>()) <= 0.005);
     const pare::LoadedModel written = pare::load_model(temp_path("cnn_qoperator.onnx")).value();
     int qlinear = 0;
     for (const auto& node : written.model.graph.nodes) {

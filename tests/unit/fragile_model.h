@@ -29,9 +29,9 @@ inline pare::Model fragile_mlp_model() {
     model.header.set_ir_version(7);
     model.graph = make_graph({value_info("x", DType::kF32, {-1, 4})}, {value_info("y", DType::kF32, {-1, 2})});
     const std::vector<float> w_a = {100.0f, 0.0f, 0.0f, 0.0f,  //
-                                    0.0f,    1.0f, 0.5f, 0.0f,  //
-                                    0.0f,    0.5f, 1.0f, 0.2f,  //
-                                    0.0f,    0.0f, 0.3f, 1.0f};
+                                    0.0f,   1.0f, 0.5f, 0.0f,  //
+                                    0.0f,   0.5f, 1.0f, 0.2f,  //
+                                    0.0f,   0.0f, 0.3f, 1.0f};
     const std::vector<float> w_b = {0.0001f, 0.0f, 0.0f, 0.0f,  //
                                     0.0f,    1.0f, 0.3f, 0.1f,  //
                                     0.0f,    0.2f, 1.0f, 0.4f,  //
@@ -39,7 +39,8 @@ inline pare::Model fragile_mlp_model() {
     model.graph.set_initializer("w_a", pare::tensor_from_vector<float>(w_a, {4, 4}));
     model.graph.set_initializer("w_b", pare::tensor_from_vector<float>(w_b, {4, 4}));
     model.graph.set_initializer("w_c", pare::tensor_from_vector<float>(fragile_w_c(), {4, 2}));
-    const char* layers[][4] = {{"layer_a", "x", "w_a", "a"}, {"layer_b", "a", "w_b", "b"}, {"layer_c", "b", "w_c", "y"}};
+    const char* layers[][4] = {
+        {"layer_a", "x", "w_a", "a"}, {"layer_b", "a", "w_b", "b"}, {"layer_c", "b", "w_c", "y"}};
     for (const auto& layer : layers) {
         pare::Node node = make_node("MatMul", {layer[1], layer[2]}, {layer[3]});
         node.proto.set_name(layer[0]);

@@ -129,8 +129,10 @@ TEST_CASE("quantize report: local error finds the fragile layer and equals the l
     }
     const std::vector<float> b_local = fake_quantize(matmul(a_q, w_b_q, 4, 4), b.output_params, DType::kU8);
     ErrorStats by_hand;
-    REQUIRE(by_hand.add(tensor_from_vector<float>(f.values["b"], {kRows, 4}), tensor_from_vector<float>(b_local, {kRows, 4}))
-                .ok());
+    REQUIRE(
+        by_hand
+            .add(tensor_from_vector<float>(f.values["b"], {kRows, 4}), tensor_from_vector<float>(b_local, {kRows, 4}))
+            .ok());
     CHECK(local["layer_b"] == doctest::Approx(*by_hand.sqnr_db()).epsilon(2e-3));
 }
 
