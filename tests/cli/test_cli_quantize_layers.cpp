@@ -100,4 +100,9 @@ TEST_CASE("quantize --format qoperator: QLinearConv / QLinearMatMul, accuracy of
         qlinear += node.op_type() == "QLinearConv" || node.op_type() == "QLinearMatMul";
     }
     CHECK(qlinear == 3);
+    // Same decisions, same integer arithmetic: the two files' outputs agree.
+    const nlohmann::json compared =
+        valid_report(run_pare({"eval", temp_path("cnn_qoperator.onnx"), "--compare", temp_path("cnn_qdq.onnx"),
+                               "--data", sample_path("fmnist/eval_x.npy"), "--limit", "500", "--report", "-"}));
+    CHECK(compared["accuracy"]["agreement"].get<double>() >= 0.998);
 }

@@ -20,14 +20,21 @@ inline const std::vector<float>& fragile_w_c() {
     return w;
 }
 
-inline pare::Model fragile_mlp_model() {
-    using pare::DType;
+/// A model of `graph` importing ai.onnx opset 13 (the first with per-channel DequantizeLinear).
+inline pare::Model opset13_model(pare::Graph graph) {
     pare::Model model;
     auto* import = model.header.add_opset_import();
     import->set_domain("");
     import->set_version(13);
     model.header.set_ir_version(7);
-    model.graph = make_graph({value_info("x", DType::kF32, {-1, 4})}, {value_info("y", DType::kF32, {-1, 2})});
+    model.graph = std::move(graph);
+    return model;
+}
+
+inline pare::Model fragile_mlp_model() {
+    using pare::DType;
+    pare::Model model =
+        opset13_model(make_graph({value_info("x", DType::kF32, {-1, 4})}, {value_info("y", DType::kF32, {-1, 2})}));
     const std::vector<float> w_a = {100.0f, 0.0f, 0.0f, 0.0f,  //
                                     0.0f,   1.0f, 0.5f, 0.0f,  //
                                     0.0f,   0.5f, 1.0f, 0.2f,  //

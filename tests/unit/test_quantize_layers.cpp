@@ -170,3 +170,54 @@ TEST_CASE("quantize report: the QOperator form computes what the QDQ form comput
     REQUIRE(expected.shape() == got.shape());
     for (int64_t i = 0; i < got.numel(); ++i) CHECK(got.data<float>()[i] == expected.data<float>()[i]);
 }
+
+TEST_CASE("quantize report: a biased Gemm becomes a 1x1 QLinearConv computing what its QDQ form computes") {
+    // x [N, 3] -> Gemm (W [3, 4] not transposed, bias) -> h -> Gemm (W2 [2, 4] transposed, bias) -> y [N, 2]: h is
+    // quantized because the second Gemm reads it, so the first Gemm has a QOperator form; the second writes floats.
+    Model model =
+        opset13_model(make_graph({value_info("x", DType::kF32, {-1, 3})}, {value_info("y", DType::kF32, {-1, 2})}));
+    Graph& g = model.graph;
+    g.set_initializer(
+        "w1", tensor_from_vector<float>({0.5f, -1.0f, 0.25f, 0.8f, 0.1f, 0.7f, -0.3f, 0.2f, -0.9f, 0.4f, 0.6f, -0.05f},
+                                        {3, 4}));
+    g.set_initializer("b1", tensor_from_vector<float>({0.1f, -0.2f, 0.3f, 0.05f}, {4}));
+    g.set_initializer("w2", tensor_from_vector<float>({1.0f, -0.5f, 0.3f, 0.2f, -0.7f, 0.9f, 0.1f, 0.4f}, {2, 4}));
+    g.set_initializer("b2", tensor_from_vector<float>({0.0f, 0.5f}, {2}));
+    Node first = make_node("Gemm", {"x", "w1", "b1"}, {"h"});
+    first.proto.set_name("first");
+    Node second = make_node("Gemm", {"h", "w2", "b2"}, {"y"});
+    second.proto.set_name("second");
+    second.set_attr_int("transB", 1);
+    g.nodes = {first, second};
+
+    const Tensor x =
+        tensor_from_vector<float>({0.3f, -0.7f, 0.9f, -0.2f, 0.5f, 0.1f, 0.8f, 0.8f, -0.6f, -1.0f, 0.0f, 0.4f}, {4, 3});
+    SessionOptions observe_all;
+    observe_all.observe_all = true;
+    auto session = Session::create(model, {{"x", x.shape()}}, observe_all).value();
+    std::map<std::string, Range> ranges;
+    session->set_observer([&](const std::string& name, const Tensor& value) {
+        const Tensor f = value.cast(DType::kF32);
+        const auto [lo, hi] = std::minmax_element(f.data<float>(), f.data<float>() + f.numel());
+        ranges[name] = Range{*lo, *hi};
+    });
+    const Tensor expected_float = session->run({x}).value()[0];
+    Model qdq = model;
+    REQUIRE(rewrite_to_qdq(qdq.graph, 13, QdqSpec(), [&](const std::string& name, Range& range) {
+                if (!ranges.count(name)) return false;
+                range = ranges[name];
+                return true;
+            }).ok());
+    Model qoperator = qdq;
+    CHECK(convert_qdq_to_qoperator(qoperator.graph) == 1);
+    bool conv = false;
+    for (const Node& node : qoperator.graph.nodes) conv = conv || node.op_type() == "QLinearConv";
+    CHECK(conv);
+    auto run = [&](const Model& m) { return Session::create(m, {{"x", x.shape()}}).value()->run({x}).value()[0]; };
+    const Tensor from_qdq = run(qdq), from_qoperator = run(qoperator);
+    REQUIRE(from_qdq.shape() == from_qoperator.shape());
+    for (int64_t i = 0; i < from_qdq.numel(); ++i) {
+        CHECK(from_qoperator.data<float>()[i] == doctest::Approx(from_qdq.data<float>()[i]).epsilon(1e-5));
+        CHECK(from_qoperator.data<float>()[i] == doctest::Approx(expected_float.data<float>()[i]).epsilon(0.05));
+    }
+}
