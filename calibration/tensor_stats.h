@@ -56,6 +56,7 @@ public:
     int64_t settled_at() const { return settled_at_; }
 
 private:
+    Status non_finite_error(const float* src, int64_t count, int64_t sample) const;
     std::string name_;
     int channel_axis_;
     int64_t total_samples_;
