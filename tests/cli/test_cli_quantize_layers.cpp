@@ -2,8 +2,6 @@
 // and of --format qoperator.
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <filesystem>
 
 #include "../unit/fragile_model.h"
