@@ -114,6 +114,12 @@ TensorStats TensorStats::restore(std::string name, MinMax range, MinMax first_ha
     return stats;
 }
 
+TensorStats TensorStats::renamed(std::string name) const {
+    TensorStats copy = *this;
+    copy.name_ = std::move(name);
+    return copy;
+}
+
 void TensorStats::merge(const TensorStats& other) {
     range_.merge(other.range_);
     halves_[0].merge(other.halves_[0]);

@@ -71,6 +71,7 @@ struct QuantizeOptions {
     std::string calibration = "percentile";
     double percentile = 99.999;
     std::vector<std::string> exclude;  // node names, op types or regular expressions over node names
+    std::string format = "qdq";        // qdq or qoperator (QLinearConv / QLinearMatMul)
     std::string eval_data;
     std::string labels;
     int64_t batch = 64;
