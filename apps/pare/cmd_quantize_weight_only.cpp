@@ -156,11 +156,11 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
                       {"bytes", written.file_bytes + written.external_bytes},
                       {"parameters", after.parameters},
                       {"nonzero_parameters", after.nonzero_parameters}};
-    const double before_bytes = static_cast<double>(loaded.file_bytes + loaded.external_bytes);
-    const double after_bytes = static_cast<double>(written.file_bytes + written.external_bytes);
+    const int64_t before_bytes = loaded.file_bytes + loaded.external_bytes;
+    const int64_t after_bytes = written.file_bytes + written.external_bytes;
     json["size"] = {{"before_bytes", before_bytes},
                     {"after_bytes", after_bytes},
-                    {"ratio", before_bytes / after_bytes},
+                    {"ratio", static_cast<double>(before_bytes) / static_cast<double>(after_bytes)},
                     {"weight_bytes_before", before.constant_bytes},
                     {"weight_bytes_after", after.constant_bytes}};
     int64_t layer_bytes_before = 0, layer_bytes_after = 0;
