@@ -7,7 +7,8 @@
 namespace pare {
 
 Result<Tensor> pack_4bit(const std::vector<int8_t>& values, const Shape& shape, DType dtype) {
-    if (dtype != DType::kI4 && dtype != DType::kU4) return invalid_input("pack_4bit: " + dtype_name(dtype) + " is not 4-bit");
+    if (dtype != DType::kI4 && dtype != DType::kU4)
+        return invalid_input("pack_4bit: " + dtype_name(dtype) + " is not 4-bit");
     if (shape_numel(shape) != static_cast<int64_t>(values.size())) {
         return invalid_input("pack_4bit: " + std::to_string(values.size()) + " values for shape " +
                              shape_to_string(shape));

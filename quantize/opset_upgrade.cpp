@@ -9,9 +9,9 @@ namespace pare {
 namespace {
 
 // Reduce ops whose `axes` attribute became their second input at opset 18 (ReduceSum moved at 13).
-const std::set<std::string> kReduceAxesToInput18 = {"ReduceL1",  "ReduceL2",  "ReduceLogSum", "ReduceLogSumExp",
-                                                     "ReduceMax", "ReduceMean", "ReduceMin",   "ReduceProd",
-                                                     "ReduceSumSquare"};
+const std::set<std::string> kReduceAxesToInput18 = {"ReduceL1",        "ReduceL2",   "ReduceLogSum",
+                                                    "ReduceLogSumExp", "ReduceMax",  "ReduceMean",
+                                                    "ReduceMin",       "ReduceProd", "ReduceSumSquare"};
 
 // Ops whose meaning changed at the given opset in a way no attribute default preserves.
 const std::map<std::string, int64_t> kIncompatibleSince = {
@@ -35,9 +35,10 @@ Status check_graph(const Graph& graph, int64_t from, int64_t to) {
                                std::to_string(to));
         }
         if (node.op_type() == "BatchNormalization" && node.num_outputs() > 1 && crosses(from, to, 14)) {
-            return unsupported(node.describe() + " has training outputs, whose meaning changed at opset 14: the "
-                               "model cannot be raised from opset " + std::to_string(from) + " to " +
-                               std::to_string(to));
+            return unsupported(node.describe() +
+                               " has training outputs, whose meaning changed at opset 14: the "
+                               "model cannot be raised from opset " +
+                               std::to_string(from) + " to " + std::to_string(to));
         }
     }
     return Status();

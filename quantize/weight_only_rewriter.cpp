@@ -31,9 +31,12 @@ struct AxisView {
 AxisView axis_view(const Shape& shape, int64_t axis) {
     AxisView view;
     for (int64_t a = 0; a < static_cast<int64_t>(shape.size()); ++a) {
-        if (a < axis) view.outer *= shape[a];
-        else if (a == axis) view.dim = shape[a];
-        else view.inner *= shape[a];
+        if (a < axis)
+            view.outer *= shape[a];
+        else if (a == axis)
+            view.dim = shape[a];
+        else
+            view.inner *= shape[a];
     }
     return view;
 }
@@ -72,8 +75,9 @@ float choose_log_scale(const std::vector<float>& values, int bits, DType dtype) 
     float best_scale = round_to(largest, dtype);
     double best_error = std::numeric_limits<double>::infinity();
     for (int j = 0; j < kLogScaleSteps; ++j) {
-        const float scale = round_to(static_cast<float>(static_cast<double>(largest) * std::exp2(-static_cast<double>(j) / kLogScaleSteps)),
-                                     dtype);
+        const float scale = round_to(
+            static_cast<float>(static_cast<double>(largest) * std::exp2(-static_cast<double>(j) / kLogScaleSteps)),
+            dtype);
         if (!(scale > 0.0f)) continue;
         double error = 0.0;
         for (float v : values) {
@@ -118,7 +122,7 @@ bool weight_layout(const Node& node, const Tensor& weight, WeightLayout& layout)
 }
 
 class WeightOnlyRewriter {
-  public:
+public:
     WeightOnlyRewriter(Model& model, const WeightOnlySpec& spec) : model_(model), graph_(model.graph), spec_(spec) {}
 
     Result<std::vector<WeightOnlyLayer>> run() {
@@ -153,7 +157,7 @@ class WeightOnlyRewriter {
         return layers;
     }
 
-  private:
+private:
     bool selectable(const Node& node) const {
         static const std::set<std::string> ops = {"Conv", "Gemm", "MatMul"};
         if (!node.is_onnx_domain() || !ops.count(node.op_type()) || node.num_inputs() < 2) return false;
@@ -195,7 +199,8 @@ class WeightOnlyRewriter {
         }
         const Tensor weight = *float_constant(graph_, weight_name);
         const DType dtype = read_dtype(weight_name);
-        if (dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16) return std::optional<WeightOnlyLayer>();
+        if (dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16)
+            return std::optional<WeightOnlyLayer>();
         WeightLayout layout;
         weight_layout(graph_.nodes[index], weight, layout);
 
@@ -313,9 +318,9 @@ class WeightOnlyRewriter {
         scale_shape[layout.channel_axis] = view.dim;
         const std::string& base = layer.weight;
         const std::string codes_name = add_initializer(base + "_log_codes", stored, layer.bytes_after);
-        const std::string table_name = add_initializer(
-            base + "_log_codebook", float_tensor(codebook, {static_cast<int64_t>(codebook.size())}, dtype),
-            layer.bytes_after);
+        const std::string table_name =
+            add_initializer(base + "_log_codebook",
+                            float_tensor(codebook, {static_cast<int64_t>(codebook.size())}, dtype), layer.bytes_after);
         const std::string scale_name =
             add_initializer(base + "_scale", float_tensor(scales, scale_shape, dtype), layer.bytes_after);
         const std::string indices = graph_.unique_name(base + "_log_indices");

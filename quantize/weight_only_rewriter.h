@@ -24,8 +24,8 @@ enum class WeightOnlyScheme { kInt4, kLog };
 
 struct WeightOnlySpec {
     WeightOnlyScheme scheme = WeightOnlyScheme::kInt4;
-    int64_t block_size = 32;             // int4: elements per block along the reduction axis; 0 per output channel
-    int bits = 4;                        // log: bits per code, kLogMinBits .. kLogMaxBits
+    int64_t block_size = 32;               // int4: elements per block along the reduction axis; 0 per output channel
+    int bits = 4;                          // log: bits per code, kLogMinBits .. kLogMaxBits
     std::set<std::string> excluded_nodes;  // node names left in float
 };
 
@@ -36,8 +36,8 @@ struct WeightOnlyLayer {
     std::string output;  // the layer's first output (its name is unchanged by the rewrite)
     std::string weight;
     int64_t weight_elements = 0;
-    int64_t bytes_before = 0;  // the float weight
-    int64_t bytes_after = 0;   // codes, scales and (log) the codebook and shapes
+    int64_t bytes_before = 0;     // the float weight
+    int64_t bytes_after = 0;      // codes, scales and (log) the codebook and shapes
     double weight_sqnr_db = 0.0;  // decoded weight against the float one (infinity when exact)
 };
 

@@ -47,18 +47,18 @@ nlohmann::ordered_json layers_json(const std::vector<WeightOnlyLayer>& layers, c
                                    const nlohmann::ordered_json& measured) {
     nlohmann::ordered_json table = nlohmann::ordered_json::array();
     for (const auto& layer : layers) {
-        nlohmann::ordered_json entry = {
-            {"name", layer.node},
-            {"op_type", layer.op_type},
-            {"scheme", spec.scheme == WeightOnlyScheme::kInt4 ? "int4" : "log"},
-            {"bits", spec.scheme == WeightOnlyScheme::kInt4 ? 4 : spec.bits},
-            {"weight", layer.weight},
-            {"weight_elements", layer.weight_elements},
-            {"bytes_before", layer.bytes_before},
-            {"bytes_after", layer.bytes_after},
-            {"weight_sqnr_db", json_number(std::isfinite(layer.weight_sqnr_db) ? std::optional<double>(layer.weight_sqnr_db)
-                                                                               : std::nullopt)},
-            {"output", layer.output}};
+        nlohmann::ordered_json entry = {{"name", layer.node},
+                                        {"op_type", layer.op_type},
+                                        {"scheme", spec.scheme == WeightOnlyScheme::kInt4 ? "int4" : "log"},
+                                        {"bits", spec.scheme == WeightOnlyScheme::kInt4 ? 4 : spec.bits},
+                                        {"weight", layer.weight},
+                                        {"weight_elements", layer.weight_elements},
+                                        {"bytes_before", layer.bytes_before},
+                                        {"bytes_after", layer.bytes_after},
+                                        {"weight_sqnr_db", json_number(std::isfinite(layer.weight_sqnr_db)
+                                                                           ? std::optional<double>(layer.weight_sqnr_db)
+                                                                           : std::nullopt)},
+                                        {"output", layer.output}};
         for (const auto& m : measured) {
             if (m.value("output", "") == layer.output) entry["activation_error"] = m["activation_error"];
         }
@@ -69,8 +69,8 @@ nlohmann::ordered_json layers_json(const std::vector<WeightOnlyLayer>& layers, c
 
 void print_summary(const nlohmann::ordered_json& r, std::ostream& out) {
     out << "quantized " << r["inputs"]["model"]["path"].get<std::string>() << " -> "
-        << r["output"]["path"].get<std::string>() << " (" << r["config"]["scheme"].get<std::string>()
-        << " weights, " << r["quantization"]["layers"] << " layers)\n";
+        << r["output"]["path"].get<std::string>() << " (" << r["config"]["scheme"].get<std::string>() << " weights, "
+        << r["quantization"]["layers"] << " layers)\n";
     const auto& size = r["size"];
     out << "size: " << with_commas(size["before_bytes"].get<int64_t>()) << " -> "
         << with_commas(size["after_bytes"].get<int64_t>()) << " bytes ("
@@ -135,20 +135,20 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
     PARE_ASSIGN_OR_RETURN(LoadedModel written, load_model(options.output));
     const ModelStats after = compute_model_stats(written.model, infer_value_types(written.model));
     json["inputs"].erase("reference");
-    json["config"] = {{"scheme", options.scheme},
-                      {"weights", spec.scheme == WeightOnlyScheme::kInt4
-                                      ? (spec.block_size > 0 ? "per-block" : "per-channel")
-                                      : "per-channel"},
-                      {"weight_dtype", spec.scheme == WeightOnlyScheme::kInt4 ? "int4"
-                                       : spec.bits <= 4                       ? "uint4"
-                                                                              : "uint8"},
-                      {"activations", "float"},
-                      {"exclude", options.exclude},
-                      {"format", "weight-only"},
-                      {"opset_before", opset_before},
-                      {"opset_after", model.opset()},
-                      {"batch", options.batch},
-                      {"seed", global.seed}};
+    json["config"] = {
+        {"scheme", options.scheme},
+        {"weights",
+         spec.scheme == WeightOnlyScheme::kInt4 ? (spec.block_size > 0 ? "per-block" : "per-channel") : "per-channel"},
+        {"weight_dtype", spec.scheme == WeightOnlyScheme::kInt4 ? "int4"
+                         : spec.bits <= 4                       ? "uint4"
+                                                                : "uint8"},
+        {"activations", "float"},
+        {"exclude", options.exclude},
+        {"format", "weight-only"},
+        {"opset_before", opset_before},
+        {"opset_after", model.opset()},
+        {"batch", options.batch},
+        {"seed", global.seed}};
     if (spec.scheme == WeightOnlyScheme::kInt4) json["config"]["block_size"] = spec.block_size;
     if (spec.scheme == WeightOnlyScheme::kLog) json["config"]["bits"] = spec.bits;
     json["output"] = {{"path", options.output},

@@ -38,8 +38,8 @@ TEST_CASE("quantize --scheme log keeps the opset for 6-bit codes and refuses bit
     CHECK(report["config"]["bits"] == 6);
     CHECK(report["config"]["weight_dtype"] == "uint8");
     CHECK(report["config"]["opset_after"] == 13);
-    const RunResult bad = run_pare({"quantize", sample_path("fmnist/mlp.onnx"), "-o", temp_file("bad.onnx"),
-                                    "--scheme", "log", "--bits", "2"});
+    const RunResult bad = run_pare(
+        {"quantize", sample_path("fmnist/mlp.onnx"), "-o", temp_file("bad.onnx"), "--scheme", "log", "--bits", "2"});
     CHECK(bad.code == 2);
     CHECK(bad.out.empty());
 }

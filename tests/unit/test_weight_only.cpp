@@ -89,20 +89,20 @@ TEST_CASE("unpack_4bit reads hand-built bytes, sign-extending int4") {
 TEST_CASE("log_encode rounds to the nearer power of two in the linear domain") {
     // 4 bits: e = 1..7 is 2^0 .. 2^-6, the sign is bit 3.
     CHECK(log_encode(1.0f, 1.0f, 4) == 1);
-    CHECK(log_encode(0.75f, 1.0f, 4) == 1);      // midpoint of 1 and 0.5: away from zero
-    CHECK(log_encode(0.7499f, 1.0f, 4) == 2);    // just below: 0.5
-    CHECK(log_encode(0.375f, 1.0f, 4) == 2);     // midpoint of 0.5 and 0.25
+    CHECK(log_encode(0.75f, 1.0f, 4) == 1);    // midpoint of 1 and 0.5: away from zero
+    CHECK(log_encode(0.7499f, 1.0f, 4) == 2);  // just below: 0.5
+    CHECK(log_encode(0.375f, 1.0f, 4) == 2);   // midpoint of 0.5 and 0.25
     CHECK(log_encode(0.3749f, 1.0f, 4) == 3);
     CHECK(log_encode(0.5f, 1.0f, 4) == 2);
-    CHECK(log_encode(1.0f / 64, 1.0f, 4) == 7);  // the smallest level
-    CHECK(log_encode(1.0f / 128, 1.0f, 4) == 7); // midpoint of 2^-6 and 0
-    CHECK(log_encode(0.0078f, 1.0f, 4) == 0);    // just below it
+    CHECK(log_encode(1.0f / 64, 1.0f, 4) == 7);   // the smallest level
+    CHECK(log_encode(1.0f / 128, 1.0f, 4) == 7);  // midpoint of 2^-6 and 0
+    CHECK(log_encode(0.0078f, 1.0f, 4) == 0);     // just below it
     CHECK(log_encode(0.0f, 1.0f, 4) == 0);
-    CHECK(log_encode(-0.75f, 1.0f, 4) == 9);     // sign bit + e = 1
-    CHECK(log_encode(-0.3f, 1.0f, 4) == 11);     // -0.25
-    CHECK(log_encode(-0.001f, 1.0f, 4) == 0);    // zero carries no sign
-    CHECK(log_encode(3.0f, 1.0f, 4) == 1);       // above the scale: saturates at 2^0
-    CHECK(log_encode(6.0f, 8.0f, 4) == 1);       // r = 0.75 with a scale
+    CHECK(log_encode(-0.75f, 1.0f, 4) == 9);   // sign bit + e = 1
+    CHECK(log_encode(-0.3f, 1.0f, 4) == 11);   // -0.25
+    CHECK(log_encode(-0.001f, 1.0f, 4) == 0);  // zero carries no sign
+    CHECK(log_encode(3.0f, 1.0f, 4) == 1);     // above the scale: saturates at 2^0
+    CHECK(log_encode(6.0f, 8.0f, 4) == 1);     // r = 0.75 with a scale
     CHECK(log_encode(NAN, 1.0f, 4) == 0);
     // 3 bits: levels 1, 0.5, 0.25; zero below 0.125.
     CHECK(log_encode(0.125f, 1.0f, 3) == 3);
@@ -197,8 +197,8 @@ TEST_CASE("int4 Conv kernels block over input channels x kernel, or per output c
     std::vector<float> w(4 * 2 * 3 * 3);
     for (size_t i = 0; i < w.size(); ++i) w[i] = std::sin(1.3f * static_cast<float>(i));
     for (int64_t block : {int64_t(8), int64_t(0)}) {
-        Graph graph = make_graph({value_info("x", DType::kF32, {1, 2, 5, 5})},
-                                 {value_info("y", DType::kF32, {1, 4, 3, 3})});
+        Graph graph =
+            make_graph({value_info("x", DType::kF32, {1, 2, 5, 5})}, {value_info("y", DType::kF32, {1, 4, 3, 3})});
         graph.set_initializer("w", tensor_from_vector<float>(w, {4, 2, 3, 3}));
         graph.insert_node(0, make_node("Conv", {"x", "w"}, {"y"}));
         Model model = model_of(graph, 13);
