@@ -229,11 +229,12 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
                       {"bytes", written.file_bytes + written.external_bytes},
                       {"parameters", after.parameters},
                       {"nonzero_parameters", after.nonzero_parameters}};
-    const double before_bytes = static_cast<double>(loaded.file_bytes + loaded.external_bytes);
-    const double after_bytes = static_cast<double>(written.file_bytes + written.external_bytes);
+    // Byte counts are integers in the report schema; only the ratio is a double.
+    const auto before_bytes = static_cast<int64_t>(loaded.file_bytes + loaded.external_bytes);
+    const auto after_bytes = static_cast<int64_t>(written.file_bytes + written.external_bytes);
     json["size"] = {{"before_bytes", before_bytes},
                     {"after_bytes", after_bytes},
-                    {"ratio", before_bytes / after_bytes},
+                    {"ratio", static_cast<double>(before_bytes) / static_cast<double>(after_bytes)},
                     {"weight_bytes_before", before.constant_bytes},
                     {"weight_bytes_after", after.constant_bytes}};
     json["quantization"] = {{"layers", layers.size()}, {"calibration_samples", table.samples}};

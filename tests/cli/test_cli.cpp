@@ -279,7 +279,9 @@ TEST_CASE("quantize: the same command twice writes a byte-identical model and th
         REQUIRE(result.code == 0);
         models[run] = pare::read_file(output).value();
         reports[run] = nlohmann::json::parse(pare::read_file(report_path).value());
-        CHECK(schema_violations(report_schema(), reports[run]).empty());
+        const auto violations = schema_violations(report_schema(), reports[run]);
+        for (const auto& violation : violations) MESSAGE("schema: " << violation);
+        CHECK(violations.empty());
         reports[run].erase("timing");
         reports[run].erase("latency");
     }

@@ -2,8 +2,8 @@
 // ranges that do not contain 0, zero-point ties to even, empty and tiny ranges, per-channel weights.
 #include <doctest/doctest.h>
 
-#include "quantize/quant_params.h"
 #include "core/tensor.h"
+#include "quantize/quant_params.h"
 
 using namespace pare;
 
