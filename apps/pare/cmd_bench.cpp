@@ -12,6 +12,7 @@
 #include "core/progress.h"
 #include "data/dataset.h"
 #include "onnx/shape_inference.h"
+#include "report/latency.h"
 #include "report/metrics.h"
 #include "report/model_runner.h"
 #include "report/model_stats.h"
@@ -168,20 +169,13 @@ Status run_bench(const BenchOptions& options, const GlobalOptions& global) {
     PARE_ASSIGN_OR_RETURN(Session * session, runner.session_for(shapes));
 
     std::vector<double> times_ms;
-    double run_seconds = 0;
     {
         Progress progress("bench", options.warmup + options.repeat);
-        for (int64_t i = 0; i < options.warmup + options.repeat; ++i) {
-            const auto start = Clock::now();
-            PARE_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, session->run(inputs));
-            const double seconds = seconds_since(start);
-            if (i >= options.warmup) {
-                times_ms.push_back(seconds * 1e3);
-                run_seconds += seconds;
-            }
-            progress.advance(1);
-        }
+        PARE_ASSIGN_OR_RETURN(times_ms, time_runs(*session, inputs, options.warmup, options.repeat,
+                                                  [&progress] { progress.advance(1); }));
     }
+    double run_seconds = 0;
+    for (double ms : times_ms) run_seconds += ms / 1e3;
     const LatencySummary latency = summarize_latency(times_ms);
 
     Report report("bench", global.argv);

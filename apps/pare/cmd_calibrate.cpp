@@ -42,7 +42,7 @@ Status run_calibrate(const CalibrateOptions& options, const GlobalOptions& globa
     if (options.batch <= 0 || options.samples < 0) return usage_error("--batch must be positive and --samples >= 0");
     PARE_RETURN_IF_ERROR(
         check_output_paths({{"-o", options.output}, {"--report", global.report_path}}, {options.model, options.data}));
-    PARE_ASSIGN_OR_RETURN(RangeMethod method, parse_range_method(options.method));
+    PARE_RETURN_IF_ERROR(parse_range_method(options.method).status());
     PARE_ASSIGN_OR_RETURN(SessionOptions session, session_options(global));
     PARE_ASSIGN_OR_RETURN(LoadedModel loaded, load_runnable_model(options.model, global));
     // Calibrate the graph the compressors will rewrite, so tensor names agree with theirs.
@@ -81,13 +81,14 @@ Status run_calibrate(const CalibrateOptions& options, const GlobalOptions& globa
     json["config"] = table.config;
     PARE_ASSIGN_OR_RETURN(std::string written, read_file(options.output));
     json["output"] = {{"path", options.output}, {"sha256", sha256_hex(written)}, {"bytes", written.size()}};
+    // The summary's ranges are the chosen method's, as the table holds them.
+    const nlohmann::ordered_json written_table = nlohmann::ordered_json::parse(written);
     nlohmann::ordered_json ranges = nlohmann::ordered_json::object();
-    for (const auto& [name, stats] : table.tensors) {
-        const MethodRange r = compute_range(stats.range(), stats.histogram(), method, range_options);
-        ranges[name] = {{"min", stats.range().min},
-                        {"max", stats.range().max},
-                        {"asymmetric", {r.asymmetric.lo, r.asymmetric.hi}},
-                        {"symmetric", {r.symmetric.lo, r.symmetric.hi}}};
+    for (const auto& [name, entry] : written_table["tensors"].items()) {
+        ranges[name] = {{"min", entry["min"]},
+                        {"max", entry["max"]},
+                        {"asymmetric", entry["ranges"][options.method]["asymmetric"]},
+                        {"symmetric", entry["ranges"][options.method]["symmetric"]}};
     }
     json["calibration"] = {{"method", options.method},
                            {"samples", table.samples},

@@ -69,6 +69,7 @@ struct QuantizeOptions {
     std::string calibration = "percentile";  // smallest worst top-1 drop on the samples: bench/calibration_methods.sh
     double percentile = 99.999;
     std::vector<std::string> exclude;  // node names, op types or regular expressions over node names
+    std::string format = "qdq";        // qdq or qoperator (QLinearConv / QLinearMatMul)
     std::string eval_data;
     std::string labels;
     int64_t batch = 64;

@@ -133,6 +133,10 @@ int main(int argc, char** argv) {
     quantize_cmd->add_option("--percentile", quantize.percentile, "Percentile for --calibration percentile")
         ->check(CLI::Range(50.0, 100.0))
         ->capture_default_str();
+    quantize_cmd->add_option("--format", quantize.format, "qdq (QuantizeLinear/DequantizeLinear pairs) or qoperator "
+                                                          "(QLinearConv/QLinearMatMul)")
+        ->check(CLI::IsMember({"qdq", "qoperator"}))
+        ->capture_default_str();
     quantize_cmd->add_option("--exclude", quantize.exclude, "Keep in float: node names, op types or regexes")
         ->delimiter(',');
     quantize_cmd->add_option("--eval-data", quantize.eval_data, "Evaluation inputs: measure the written model");
