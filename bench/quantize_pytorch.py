@@ -36,7 +36,8 @@ from make_fmnist import SmallCNN  # noqa: E402
 def load_cnn(path):
     """SmallCNN with the weights stored in the ONNX file."""
     model = SmallCNN()
-    weights = {init.name: torch.from_numpy(numpy_helper.to_array(init).copy()) for init in onnx.load(path).graph.initializer}
+    initializers = onnx.load(path).graph.initializer
+    weights = {init.name: torch.from_numpy(numpy_helper.to_array(init).copy()) for init in initializers}
     model.load_state_dict(weights, strict=True)
     return model.eval()
 
