@@ -50,7 +50,7 @@ Result<std::set<std::string>> excluded_nodes(const Graph& graph, const std::vect
 Result<QdqSpec> qdq_spec(const QuantizeOptions& options, const Model& model) {
     QdqSpec spec;
     if (options.scheme != "int8" && options.scheme != "int16") {
-        return unsupported("scheme '" + options.scheme + "' is not available yet (int8 and int16 are)");
+        return usage_error("unknown --scheme '" + options.scheme + "' (int8, int16)");
     }
     const int bits = options.scheme == "int16" ? 16 : options.activation_bits;
     if (options.activations == "u8") {
