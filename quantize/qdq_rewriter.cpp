@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "graph/passes.h"
 #include "ops/quantize_math.h"
+#include "quantize/weight_quantizer.h"
 
 namespace pare {
 
@@ -19,22 +20,6 @@ const std::set<std::string> kRangePreservingOps = {"MaxPool", "Reshape", "Flatte
 
 bool is_onnx_op(const Node& node, const std::set<std::string>& ops) {
     return node.is_onnx_domain() && ops.count(node.op_type()) > 0;
-}
-
-// The float32 value behind a constant weight, also when it is stored as float16/bfloat16 and then Cast.
-std::optional<Tensor> float_constant(const Graph& graph, const std::string& name) {
-    if (auto value = graph.constant(name)) {
-        if (!dtype_is_float(value->dtype())) return std::nullopt;
-        return value->dtype() == DType::kF32 ? *value : value->cast(DType::kF32);
-    }
-    const int producer = graph.producer(name);
-    if (producer < 0) return std::nullopt;
-    const Node& node = graph.nodes[producer];
-    if (node.is_onnx_domain() && (node.op_type() == "Cast" || node.op_type() == "Identity")) {
-        if (node.op_type() == "Cast" && node.attr_int("to", 0) != static_cast<int64_t>(DType::kF32)) return std::nullopt;
-        return float_constant(graph, node.input(0));
-    }
-    return std::nullopt;
 }
 
 // Axis of output channels in a weight, or -1 when per-channel quantization does not apply.
@@ -230,17 +215,8 @@ private:
         std::vector<float> scales;
         for (const auto& p : layer.weight_params) scales.push_back(p.scale);
 
-        const float* src = weight->data<float>();
-        const QuantRange levels = quant_range(spec_.weight_dtype);
-        int64_t inner = 1;
-        for (int64_t a = axis + 1; vector && a < weight->rank(); ++a) inner *= weight->dim(a);
-        const int64_t channels = vector ? weight->dim(axis) : 1;
-        Tensor values(DType::kF64, weight->shape());
-        for (int64_t i = 0; i < weight->numel(); ++i) {
-            const QuantParams& p = layer.weight_params[vector ? (i / inner) % channels : 0];
-            values.data<double>()[i] = static_cast<double>(quantize_value(src[i], p.scale, p.zero_point, levels));
-        }
-        const std::string q_name = add_scalar(weight_name + "_quantized", values.cast(spec_.weight_dtype));
+        const std::string q_name = add_scalar(weight_name + "_quantized",
+                                              quantize_weight(*weight, layer.weight_params, axis, spec_.weight_dtype));
         const std::string scale_name = add_scalar(weight_name + "_scale", scale_tensor(scales, vector));
         const std::string zp_name = add_scalar(weight_name + "_zero_point",
                                                zero_point_tensor(spec_.weight_dtype, layer.weight_params, vector));

@@ -2,7 +2,6 @@
 // evaluation data against the float model, layer by layer.
 #include <algorithm>
 #include <chrono>
-#include <regex>
 
 #include "calibration/calibrate.h"
 #include "common.h"
@@ -11,6 +10,7 @@
 #include "graph/passes.h"
 #include "onnx/shape_inference.h"
 #include "quantize/qdq_rewriter.h"
+#include "quantize_schemes.h"
 #include "report/model_stats.h"
 
 namespace pare {
@@ -21,33 +21,8 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// Node names matched by --exclude entries: a node name, an op type, or a regular expression over node names.
-Result<std::set<std::string>> excluded_nodes(const Graph& graph, const std::vector<std::string>& patterns) {
-    std::set<std::string> excluded;
-    for (const auto& pattern : patterns) {
-        std::regex expression;
-        try {
-            expression = std::regex(pattern);
-        } catch (const std::regex_error&) {
-            return usage_error("--exclude '" + pattern + "' is not a node name, an op type or a regular expression");
-        }
-        bool matched = false;
-        for (const Node& node : graph.nodes) {
-            if (node.name() == pattern || node.op_type() == pattern || std::regex_match(node.name(), expression)) {
-                excluded.insert(node.name());
-                matched = true;
-            }
-        }
-        if (!matched) log_warning("--exclude '" + pattern + "' matches no node");
-    }
-    return excluded;
-}
-
 Result<QdqSpec> qdq_spec(const QuantizeOptions& options, const Model& model) {
     QdqSpec spec;
-    if (options.scheme != "int8" && options.scheme != "int16") {
-        return unsupported("scheme '" + options.scheme + "' is not available yet (int8 and int16 are)");
-    }
     const int bits = options.scheme == "int16" ? 16 : options.activation_bits;
     if (options.activations == "u8") {
         spec.activation_dtype = bits == 16 ? DType::kU16 : DType::kU8;
@@ -57,10 +32,8 @@ Result<QdqSpec> qdq_spec(const QuantizeOptions& options, const Model& model) {
     } else {
         return usage_error("--activations must be u8 or s8-symmetric");
     }
-    if (bits == 16 && model.opset() < 21) {
-        return unsupported("16-bit activations need opset 21 QuantizeLinear; this model imports opset " +
-                           std::to_string(model.opset()));
-    }
+    // ai.onnx QuantizeLinear takes 16-bit integers from opset 21; below, ONNX Runtime's contrib ops do.
+    if (bits == 16 && model.opset() < 21) spec.qdq_domain = "com.microsoft";
     spec.weight_per_channel = options.weights == "per-channel";
     if (!spec.weight_per_channel && options.weights != "per-tensor") {
         return usage_error("--weights must be per-channel or per-tensor");
@@ -69,22 +42,21 @@ Result<QdqSpec> qdq_spec(const QuantizeOptions& options, const Model& model) {
     return spec;
 }
 
-nlohmann::ordered_json params_json(const QuantParams& p) { return {{"scale", p.scale}, {"zero_point", p.zero_point}}; }
-
 // The layer table: what each quantized layer got, and its output error against the float model on the evaluation
 // data (cumulative: everything before it quantized too), worst first.
-nlohmann::ordered_json layers_json(const std::vector<QuantizedLayer>& layers, const nlohmann::ordered_json& errors) {
+nlohmann::ordered_json layers_json(const std::vector<QuantizedLayer>& layers, const std::string& scheme,
+                                   const nlohmann::ordered_json& errors) {
     nlohmann::ordered_json table = nlohmann::ordered_json::array();
     for (const auto& layer : layers) {
         nlohmann::ordered_json entry = {{"name", layer.node},
                                         {"op_type", layer.op_type},
-                                        {"scheme", "int8"},
+                                        {"scheme", scheme},
                                         {"weight", layer.weight},
                                         {"weight_elements", layer.weight_elements},
-                                        {"input", layer.input},
-                                        {"input_params", params_json(layer.input_params)},
-                                        {"output", layer.output},
-                                        {"absorbed_activation", layer.absorbed_activation}};
+                                        {"input", layer.input}};
+        entry.update(layer_params_json(layer, scheme));
+        entry["output"] = layer.output;
+        entry["absorbed_activation"] = layer.absorbed_activation;
         // Measured where the quantized model carries the layer's result under its float name: the dequantized
         // output when it is quantized, else the layer's own output.
         const std::string measured = layer.output.empty() ? layer.node_output : layer.output;
@@ -133,19 +105,20 @@ void print_summary(const nlohmann::ordered_json& r, std::ostream& out) {
     }
 }
 
-}  // namespace
+// Declares `domain` at `version` among the model's opset imports unless it is there already.
+void import_opset(Model& model, const std::string& domain, int64_t version) {
+    if (model.opset(domain) >= 0) return;
+    auto* entry = model.header.add_opset_import();
+    entry->set_domain(domain);
+    entry->set_version(version);
+}
 
-Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global) {
-    const auto started = Clock::now();
+// The int8 and int16 schemes: activation statistics, then Q/DQ pairs.
+Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const GlobalOptions& global,
+                                      const LoadedModel& loaded, Model& model) {
     if (options.data.empty() == options.table.empty()) return usage_error("give exactly one of --data and --table");
-    if (!options.labels.empty() && options.eval_data.empty()) return usage_error("--labels needs --eval-data");
-    PARE_RETURN_IF_ERROR(check_output_paths({{"-o", options.output}, {"--report", global.report_path}},
-                                            {options.model, options.data, options.table, options.eval_data, options.labels}));
     PARE_ASSIGN_OR_RETURN(RangeMethod method, parse_range_method(options.calibration));
     PARE_ASSIGN_OR_RETURN(SessionOptions session, session_options(global));
-    PARE_ASSIGN_OR_RETURN(LoadedModel loaded, load_runnable_model(options.model, global));
-    Model model = loaded.model;
-    simplify_for_compression(model.graph);
     PARE_ASSIGN_OR_RETURN(QdqSpec spec, qdq_spec(options, model));
 
     // Activation statistics: from a table made for this very model file, or from one pass over the data.
@@ -177,8 +150,43 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
         range = spec.activation_symmetric ? r->symmetric : r->asymmetric;
         return true;
     };
-    PARE_ASSIGN_OR_RETURN(std::vector<QuantizedLayer> layers, rewrite_to_qdq(model.graph, model.opset(), spec, lookup));
-    if (layers.empty()) return usage_error("nothing to quantize: every Conv/Gemm/MatMul is excluded or has no range");
+    SchemeOutcome outcome;
+    PARE_ASSIGN_OR_RETURN(outcome.layers, rewrite_to_qdq(model.graph, model.opset(), spec, lookup));
+    if (!spec.qdq_domain.empty()) import_opset(model, spec.qdq_domain, 1);
+    outcome.calibration_seconds = calibration_seconds;
+    outcome.config = {{"scheme", options.scheme},
+                      {"activations", options.activations},
+                      {"activation_dtype", dtype_onnx_name(spec.activation_dtype)},
+                      {"weights", options.weights},
+                      {"weight_dtype", dtype_onnx_name(spec.weight_dtype)},
+                      {"calibration", options.calibration},
+                      {"percentile", options.percentile},
+                      {"calibration_source", options.table.empty() ? options.data : options.table},
+                      {"exclude", options.exclude},
+                      {"format", "qdq"},
+                      {"qdq_domain", spec.qdq_domain.empty() ? "ai.onnx" : spec.qdq_domain},
+                      {"batch", options.batch},
+                      {"seed", global.seed}};
+    outcome.quantization = {{"layers", outcome.layers.size()}, {"calibration_samples", table.samples}};
+    return outcome;
+}
+
+}  // namespace
+
+Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global) {
+    const auto started = Clock::now();
+    PARE_ASSIGN_OR_RETURN(const bool calibrated, scheme_needs_calibration(options.scheme));
+    if (!options.labels.empty() && options.eval_data.empty()) return usage_error("--labels needs --eval-data");
+    PARE_RETURN_IF_ERROR(check_output_paths({{"-o", options.output}, {"--report", global.report_path}},
+                                            {options.model, options.data, options.table, options.eval_data, options.labels}));
+    PARE_ASSIGN_OR_RETURN(LoadedModel loaded, load_runnable_model(options.model, global));
+    Model model = loaded.model;
+    simplify_for_compression(model.graph);
+    PARE_ASSIGN_OR_RETURN(SchemeOutcome outcome, calibrated ? quantize_static(options, global, loaded, model)
+                                                            : apply_calibration_free_scheme(options, global, model));
+    if (outcome.layers.empty()) {
+        return usage_error("nothing to quantize: every Conv/Gemm/MatMul is excluded or has no range");
+    }
     PARE_RETURN_IF_ERROR(save_model(model, options.output));
 
     Report report("quantize", global.argv);
@@ -209,18 +217,7 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     PARE_ASSIGN_OR_RETURN(LoadedModel written, load_model(options.output));
     const ModelStats after = compute_model_stats(written.model, infer_value_types(written.model));
     json["inputs"].erase("reference");
-    json["config"] = {{"scheme", options.scheme},
-                      {"activations", options.activations},
-                      {"activation_dtype", dtype_onnx_name(spec.activation_dtype)},
-                      {"weights", options.weights},
-                      {"weight_dtype", dtype_onnx_name(spec.weight_dtype)},
-                      {"calibration", options.calibration},
-                      {"percentile", options.percentile},
-                      {"calibration_source", options.table.empty() ? options.data : options.table},
-                      {"exclude", options.exclude},
-                      {"format", "qdq"},
-                      {"batch", options.batch},
-                      {"seed", global.seed}};
+    json["config"] = outcome.config;
     json["output"] = {{"path", options.output},
                       {"sha256", written.sha256},
                       {"bytes", written.file_bytes + written.external_bytes},
@@ -233,9 +230,9 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
                     {"ratio", before_bytes / after_bytes},
                     {"weight_bytes_before", before.constant_bytes},
                     {"weight_bytes_after", after.constant_bytes}};
-    json["quantization"] = {{"layers", layers.size()}, {"calibration_samples", table.samples}};
-    json["layers"] = layers_json(layers, measured_layers);
-    report.set_timing("calibration", calibration_seconds);
+    json["quantization"] = outcome.quantization;
+    json["layers"] = layers_json(outcome.layers, options.scheme, measured_layers);
+    report.set_timing("calibration", outcome.calibration_seconds);
     report.set_timing("total", seconds_since(started));
     return emit_report(report, global, false, [&](std::ostream& out) { print_summary(report.json(), out); });
 }

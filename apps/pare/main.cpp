@@ -90,7 +90,11 @@ int main(int argc, char** argv) {
     quantize_cmd->add_option("-o,--output", quantize.output, "Quantized model to write ('-': stdout)")->required();
     quantize_cmd->add_option("--data", quantize.data, "Calibration inputs (.npy, .npz, ONNX test-data folder)");
     quantize_cmd->add_option("--table", quantize.table, "Calibration table from pare calibrate (instead of --data)");
-    quantize_cmd->add_option("--scheme", quantize.scheme, "int8 or int16")->capture_default_str();
+    quantize_cmd->add_option("--scheme", quantize.scheme,
+                             "int8, int16 (static, calibrated), dynamic (int8 weights, activation scales at run time) "
+                             "or fp16 (float16 weights and activations); dynamic and fp16 take no --data/--table")
+        ->check(CLI::IsMember({"int8", "int16", "dynamic", "fp16"}))
+        ->capture_default_str();
     quantize_cmd->add_option("--activations", quantize.activations, "u8 (asymmetric) or s8-symmetric")
         ->capture_default_str();
     quantize_cmd->add_option("--activation-bits", quantize.activation_bits, "8 or 16")
@@ -104,6 +108,9 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(50.0, 100.0))
         ->capture_default_str();
     quantize_cmd->add_option("--exclude", quantize.exclude, "Keep in float: node names, op types or regexes")
+        ->delimiter(',');
+    quantize_cmd->add_option("--keep-fp32", quantize.keep_fp32,
+                             "fp16: op types kept in float32 beside the default list (TopK, Resize, Range, CumSum...)")
         ->delimiter(',');
     quantize_cmd->add_option("--eval-data", quantize.eval_data, "Evaluation inputs: measure the written model");
     quantize_cmd->add_option("--labels", quantize.labels, "Labels of the evaluation data (top-1/top-5)");

@@ -1,0 +1,22 @@
+// Weights as the quantizers see them: the float value behind a constant, and its integer form under given
+// parameters. Shared by the static (QDQ) and dynamic rewriters.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "quantize/quant_params.h"
+
+namespace pare {
+
+/// The float32 value behind a constant weight, also when it is stored as float16/bfloat16 and then Cast (or passed
+/// through Identity). nullopt when the value is not a float constant.
+std::optional<Tensor> float_constant(const Graph& graph, const std::string& name);
+
+/// `weight` (float32) quantized to `dtype` with one parameter set per slice along `axis` (per channel), or
+/// params[0] for the whole tensor when axis < 0. Rounds half to even and saturates, as QuantizeLinear does.
+Tensor quantize_weight(const Tensor& weight, const std::vector<QuantParams>& params, int64_t axis, DType dtype);
+
+}  // namespace pare
