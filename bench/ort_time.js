@@ -3,7 +3,8 @@
 // {"engine":"ort","model":...,"batch":...,"threads":...,"median_ms":...,"min_ms":...,"samples_per_s":...,
 // "best_samples_per_s":...} (throughput from the median and from the fastest run).
 const path = require('path');
-const ort = require(process.env.ORT_NODE || '/work/ort_node/node_modules/onnxruntime-node');
+// `make ort` installs the pinned onnxruntime-node into build/ort; ORT_NODE points elsewhere.
+const ort = require(process.env.ORT_NODE || path.join(__dirname, '..', 'build', 'ort', 'node_modules', 'onnxruntime-node'));
 
 async function main() {
     const [model, batchArg, threadsArg, secondsArg, optLevel] = process.argv.slice(2);

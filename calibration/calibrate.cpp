@@ -1,6 +1,8 @@
 #include "calibration/calibrate.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "core/progress.h"
 #include "report/model_runner.h"
@@ -17,13 +19,34 @@ std::vector<std::string> activation_names(const Graph& graph) {
     return names;
 }
 
+std::map<std::string, std::string> value_copies(const Graph& graph) {
+    // Ops whose output holds exactly the values of their first input, only arranged differently.
+    static const std::set<std::string> kSameValues = {"Reshape",   "Flatten",  "Squeeze",
+                                                      "Unsqueeze", "Identity", "Transpose"};
+    std::map<std::string, std::string> copies;
+    for (const Node& node : graph.nodes) {
+        if (!node.is_onnx_domain() || !kSameValues.count(node.op_type()) || node.proto.output_size() != 1 ||
+            node.proto.input_size() == 0) {
+            continue;
+        }
+        auto source = copies.find(node.input(0));
+        copies[node.proto.output(0)] = source == copies.end() ? node.input(0) : source->second;
+    }
+    return copies;
+}
+
 Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const SessionOptions& options,
                                    const CalibrateConfig& config) {
     if (config.batch <= 0) return usage_error("the calibration batch size must be positive");
     if (dataset.samples() == 0) return invalid_input("the calibration data has no samples");
     SessionOptions observing = options;
-    const std::vector<std::string> names = activation_names(model.graph);
-    observing.observed.insert(names.begin(), names.end());
+    // Copies get their source's statistics at the end instead of being scanned again (not per channel: a copy's
+    // channels are not its source's).
+    const std::map<std::string, std::string> copies =
+        config.per_channel ? std::map<std::string, std::string>() : value_copies(model.graph);
+    for (const std::string& name : activation_names(model.graph)) {
+        if (!copies.count(name)) observing.observed.insert(name);
+    }
     ModelRunner runner(model, observing, "calibration");
     PARE_RETURN_IF_ERROR(dataset.check_against(runner.input_types()));
     // A model with a fixed batch dimension runs padded partial batches: observers then see only the real rows.
@@ -57,6 +80,10 @@ Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const S
         PARE_RETURN_IF_ERROR(runner.run(batch).status());
         PARE_RETURN_IF_ERROR(failure);
         progress.advance(batch_size);
+    }
+    for (const auto& [copy, source] : copies) {
+        auto found = table.tensors.find(source);
+        if (found != table.tensors.end()) table.tensors.emplace(copy, found->second.renamed(copy));
     }
     return table;
 }

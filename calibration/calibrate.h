@@ -2,6 +2,7 @@
 // session observers. Memory is fixed per tensor and per batch: it does not grow with the number of samples.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,10 @@ struct CalibrateConfig {
 /// The values calibration observes: graph inputs and every node output of the main graph, in graph order.
 /// Non-float values among them are skipped when they are seen.
 std::vector<std::string> activation_names(const Graph& graph);
+
+/// Values that hold exactly the values of another (outputs of Reshape, Transpose, Squeeze... ), mapped to the
+/// value first computed: they share its statistics, which are collected once.
+std::map<std::string, std::string> value_copies(const Graph& graph);
 
 /// Runs every sample of `dataset` (in its order) through `model` and returns the statistics. The table's model
 /// and dataset fields are left for the caller.

@@ -22,7 +22,7 @@ struct CalibrationTable {
     std::string dataset_description;
     std::string dataset_sha256;
     int64_t samples = 0;
-    nlohmann::ordered_json config;           // the settings used (batch, seed, percentile, per_channel...)
+    nlohmann::ordered_json config;  // the settings used (batch, seed, percentile, per_channel...)
     std::map<std::string, TensorStats> tensors;
 
     /// Range for one tensor by a method; kInvalidInput if the table has no such tensor.

@@ -20,6 +20,8 @@ public:
 
     /// Adds finite values (the caller rejects NaN and Inf first).
     void add(const float* values, int64_t count);
+    /// The same, when the caller already knows max |value|.
+    void add(const float* values, int64_t count, float max_abs);
     /// Adds another histogram's counts (any range: the narrower one is coarsened first).
     void merge(const Histogram& other);
 

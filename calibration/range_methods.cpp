@@ -61,9 +61,43 @@ void normalize(std::vector<double>& distribution) {
     }
 }
 
+// KL divergence between the magnitude histogram clipped at bin i (outliers added to the last bin) and its
+// quantization to `levels` levels, as TensorRT computes it. `reference` and `quantized` are scratch space.
+double clipped_divergence(const std::vector<double>& magnitude, int i, int levels, std::vector<double>& reference,
+                          std::vector<double>& quantized) {
+    reference.assign(magnitude.begin(), magnitude.begin() + i);
+    for (size_t k = static_cast<size_t>(i); k < magnitude.size(); ++k) reference[i - 1] += magnitude[k];
+    // Merge the unclipped bins into `levels` groups (the remainder joins the last group), then spread each group's
+    // mass evenly over the bins where the reference is non-zero.
+    const int merged = i / levels;
+    quantized.assign(i, 0.0);
+    for (int level = 0; level < levels; ++level) {
+        const int begin = level * merged, end = level == levels - 1 ? i : begin + merged;
+        double mass = 0.0;
+        int nonzero = 0;
+        for (int k = begin; k < end; ++k) {
+            mass += magnitude[k];
+            nonzero += reference[k] > 0;
+        }
+        for (int k = begin; k < end; ++k) {
+            if (reference[k] > 0) quantized[k] = mass / nonzero;
+        }
+    }
+    smooth(reference);
+    smooth(quantized);
+    normalize(reference);
+    normalize(quantized);
+    double divergence = 0.0;
+    for (int k = 0; k < i; ++k) divergence += reference[k] * std::log(reference[k] / quantized[k]);
+    return divergence;
+}
+
 // TensorRT's entropy calibration over |x|: the threshold whose quantized distribution loses the least information
-// (KL divergence) against the clipped reference distribution.
+// (KL divergence) against the clipped reference distribution. Thresholds are tried every kEntropyStride bins, then
+// every bin around the best of those: the divergence varies slowly with the threshold, and trying every one of the
+// 2048 costs O(bins^2) per tensor, which dominated calibration time on models with many small tensors.
 double entropy_threshold(const Histogram& histogram, int bits) {
+    constexpr int kEntropyStride = 16;
     const std::vector<double> magnitude = magnitude_histogram(histogram);
     const int levels = 1 << (bits - 1);
     int last_used = 0;
@@ -74,64 +108,63 @@ double entropy_threshold(const Histogram& histogram, int bits) {
     double best_divergence = INFINITY;
     int best = last_used;
     std::vector<double> reference, quantized;
-    for (int i = levels; i <= last_used; ++i) {
-        reference.assign(magnitude.begin(), magnitude.begin() + i);
-        for (int k = i; k < kHalf; ++k) reference[i - 1] += magnitude[k];  // outliers into the last bin
-        // Merge the unclipped bins into `levels` groups (the remainder joins the last group), then spread each
-        // group's mass evenly over the bins where the reference is non-zero.
-        const int merged = i / levels;
-        quantized.assign(i, 0.0);
-        for (int level = 0; level < levels; ++level) {
-            const int begin = level * merged, end = level == levels - 1 ? i : begin + merged;
-            double mass = 0.0;
-            int nonzero = 0;
-            for (int k = begin; k < end; ++k) {
-                mass += magnitude[k];
-                nonzero += reference[k] > 0;
-            }
-            for (int k = begin; k < end; ++k) {
-                if (reference[k] > 0) quantized[k] = mass / nonzero;
-            }
-        }
-        smooth(reference);
-        smooth(quantized);
-        normalize(reference);
-        normalize(quantized);
-        double divergence = 0.0;
-        for (int k = 0; k < i; ++k) divergence += reference[k] * std::log(reference[k] / quantized[k]);
-        if (divergence < best_divergence) {
+    auto try_threshold = [&](int i) {
+        const double divergence = clipped_divergence(magnitude, i, levels, reference, quantized);
+        if (divergence < best_divergence || (divergence == best_divergence && i < best)) {
             best_divergence = divergence;
             best = i;
         }
+    };
+    for (int i = levels; i <= last_used; i += kEntropyStride) try_threshold(i);
+    try_threshold(last_used);
+    const int coarse = best;
+    for (int i = std::max(levels, coarse - kEntropyStride + 1); i <= std::min(last_used, coarse + kEntropyStride - 1);
+         ++i) {
+        if (i != coarse) try_threshold(i);
     }
     return best * histogram.bin_width();
 }
 
-// Expected squared error of quantizing the histogram's mass to `steps` uniform steps over [lo, hi]: clipping
-// error outside, step^2 / 12 rounding noise inside.
-double expected_error(const Histogram& histogram, double lo, double hi, int steps) {
+// The histogram's non-empty bins: centers and counts.
+struct Mass {
+    std::vector<double> centers, counts;
+};
+
+Mass nonempty_bins(const Histogram& histogram) {
+    Mass mass;
+    const double width = histogram.bin_width();
+    for (int b = 0; b < Histogram::kBins; ++b) {
+        if (!histogram.counts()[b]) continue;
+        mass.centers.push_back((b - Histogram::kBins / 2 + 0.5) * width);
+        mass.counts.push_back(static_cast<double>(histogram.counts()[b]));
+    }
+    return mass;
+}
+
+// Expected squared error of quantizing the mass to `steps` uniform steps over [lo, hi]: clipping error outside,
+// step^2 / 12 rounding noise inside.
+double expected_error(const Mass& mass, double lo, double hi, int steps) {
     const double step = (hi - lo) / steps;
     const double noise = step * step / 12.0;
-    const auto& counts = histogram.counts();
     double error = 0.0;
-    for (int b = 0; b < Histogram::kBins; ++b) {
-        if (!counts[b]) continue;
-        const double center = histogram.bin_lower(b) + histogram.bin_width() / 2;
+    for (size_t i = 0; i < mass.centers.size(); ++i) {
+        const double center = mass.centers[i];
         const double outside = center < lo ? lo - center : center > hi ? center - hi : 0.0;
-        error += static_cast<double>(counts[b]) * (outside > 0 ? outside * outside : noise);
+        error += mass.counts[i] * (outside > 0 ? outside * outside : noise);
     }
     return error;
 }
 
 // The scaling of the min/max range (by 1/200 steps from 1% to 100%) with the least expected error.
 Range mse_range(const Histogram& histogram, Range full, int steps) {
+    const Mass mass = nonempty_bins(histogram);
     Range best = full;
     double best_error = INFINITY;
     for (int i = 200; i >= 2; --i) {
         const double alpha = i / 200.0;
         const Range candidate{full.lo * alpha, full.hi * alpha};
         if (candidate.hi <= candidate.lo) continue;
-        const double error = expected_error(histogram, candidate.lo, candidate.hi, steps);
+        const double error = expected_error(mass, candidate.lo, candidate.hi, steps);
         if (error < best_error) {
             best_error = error;
             best = candidate;
@@ -144,16 +177,21 @@ Range mse_range(const Histogram& histogram, Range full, int steps) {
 
 std::string range_method_name(RangeMethod method) {
     switch (method) {
-        case RangeMethod::kMinMax: return "minmax";
-        case RangeMethod::kPercentile: return "percentile";
-        case RangeMethod::kEntropy: return "entropy";
-        case RangeMethod::kMse: return "mse";
+        case RangeMethod::kMinMax:
+            return "minmax";
+        case RangeMethod::kPercentile:
+            return "percentile";
+        case RangeMethod::kEntropy:
+            return "entropy";
+        case RangeMethod::kMse:
+            return "mse";
     }
     return "?";
 }
 
 Result<RangeMethod> parse_range_method(const std::string& name) {
-    for (RangeMethod method : {RangeMethod::kMinMax, RangeMethod::kPercentile, RangeMethod::kEntropy, RangeMethod::kMse}) {
+    for (RangeMethod method :
+         {RangeMethod::kMinMax, RangeMethod::kPercentile, RangeMethod::kEntropy, RangeMethod::kMse}) {
         if (range_method_name(method) == name) return method;
     }
     return usage_error("unknown calibration method '" + name + "' (minmax, percentile, entropy, mse)");
@@ -171,7 +209,8 @@ MethodRange compute_range(const MinMax& range, const Histogram& histogram, Range
             break;
         case RangeMethod::kPercentile: {
             const double fraction = options.percentile / 100.0;
-            const double t = std::min(max_abs, quantile(magnitude_histogram(histogram), 0.0, histogram.bin_width(), fraction));
+            const double t =
+                std::min(max_abs, quantile(magnitude_histogram(histogram), 0.0, histogram.bin_width(), fraction));
             std::vector<double> counts(histogram.counts().begin(), histogram.counts().end());
             const double lo = quantile(counts, -histogram.range(), histogram.bin_width(), 1.0 - fraction);
             const double hi = quantile(counts, -histogram.range(), histogram.bin_width(), fraction);

@@ -2,11 +2,52 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 
 namespace pare {
 
 TensorStats::TensorStats(std::string name, int channel_axis, int64_t total_samples)
     : name_(std::move(name)), channel_axis_(channel_axis), total_samples_(total_samples) {}
+
+namespace {
+
+struct RowRange {
+    MinMax minmax;
+    bool finite;
+};
+
+// Min and max of a row in one vectorizable pass (this file is compiled with -ffinite-math-only so that GCC turns the
+// comparisons into SIMD min/max). NaN and Inf are found from their bits, all-ones exponents, which that flag does
+// not touch.
+RowRange scan_row(const float* src, int64_t count) {
+    float lo = std::numeric_limits<float>::max(), hi = -lo;
+    uint32_t non_finite = 0;
+    for (int64_t i = 0; i < count; ++i) {
+        const float x = src[i];
+        uint32_t bits;
+        std::memcpy(&bits, &x, sizeof bits);
+        non_finite |= (bits & 0x7f800000u) == 0x7f800000u;
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+    }
+    RowRange r{MinMax(), non_finite == 0};
+    if (count > 0) r.minmax.add(lo), r.minmax.add(hi);
+    return r;
+}
+
+}  // namespace
+
+Status TensorStats::non_finite_error(const float* src, int64_t count, int64_t sample) const {
+    bool nan = false;
+    for (int64_t i = 0; i < count && !nan; ++i) {
+        uint32_t bits;
+        std::memcpy(&bits, &src[i], sizeof bits);
+        nan = (bits & 0x7fffffffu) > 0x7f800000u;
+    }
+    return invalid_input("tensor '" + name_ + "' has " + (nan ? "NaN" : "Inf") + " for sample " +
+                         std::to_string(sample));
+}
 
 Status TensorStats::add(const Tensor& value, int64_t first_sample, int64_t batch_size) {
     // Statistics are kept in float: other dtypes (f16 activations) are converted once per batch.
@@ -18,28 +59,26 @@ Status TensorStats::add(const Tensor& value, int64_t first_sample, int64_t batch
     const int64_t rows = batch_major ? batch_size : 1;
     const int64_t per_row = rows ? count / rows : 0;
 
+    float max_abs = 0.0f;
     for (int64_t row = 0; row < rows; ++row) {
         const int64_t sample = first_sample + row;
+        const RowRange row_range = scan_row(data + row * per_row, per_row);
+        if (!row_range.finite) return non_finite_error(data + row * per_row, per_row, sample);
         MinMax& half = halves_[total_samples_ > 0 && sample * 2 >= total_samples_ ? 1 : 0];
-        const float* src = data + row * per_row;
-        MinMax row_range;
-        for (int64_t i = 0; i < per_row; ++i) {
-            if (!std::isfinite(src[i])) {
-                return invalid_input("tensor '" + name_ + "' has " + (std::isnan(src[i]) ? "NaN" : "Inf") +
-                                     " for sample " + std::to_string(sample));
-            }
-            row_range.add(src[i]);
+        half.merge(row_range.minmax);
+        range_.merge(row_range.minmax);
+        if (!row_range.minmax.empty()) {
+            max_abs = std::max({max_abs, static_cast<float>(std::fabs(row_range.minmax.min)),
+                                static_cast<float>(std::fabs(row_range.minmax.max))});
         }
-        half.merge(row_range);
-        range_.merge(row_range);
         // Per sample, so the diagnostic does not depend on the batch size.
-        const double max_abs = std::max(std::fabs(range_.min), std::fabs(range_.max));
-        if (max_abs > settle_reference_ * 1.01) {
-            settle_reference_ = max_abs;
+        const double range_max_abs = std::max(std::fabs(range_.min), std::fabs(range_.max));
+        if (range_max_abs > settle_reference_ * 1.01) {
+            settle_reference_ = range_max_abs;
             settled_at_ = sample + 1;
         }
     }
-    histogram_.add(data, count);
+    histogram_.add(data, count, max_abs);
 
     if (channel_axis_ >= 0 && channel_axis_ < value.rank()) {
         const int64_t channels = value.dim(channel_axis_);
@@ -75,11 +114,18 @@ TensorStats TensorStats::restore(std::string name, MinMax range, MinMax first_ha
     return stats;
 }
 
+TensorStats TensorStats::renamed(std::string name) const {
+    TensorStats copy = *this;
+    copy.name_ = std::move(name);
+    return copy;
+}
+
 void TensorStats::merge(const TensorStats& other) {
     range_.merge(other.range_);
     halves_[0].merge(other.halves_[0]);
     halves_[1].merge(other.halves_[1]);
-    if (channels_.empty()) channels_ = other.channels_;
+    if (channels_.empty())
+        channels_ = other.channels_;
     else if (channels_.size() == other.channels_.size()) {
         for (size_t c = 0; c < channels_.size(); ++c) channels_[c].merge(other.channels_[c]);
     }

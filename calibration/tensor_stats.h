@@ -45,6 +45,8 @@ public:
                                std::vector<MinMax> channels, Histogram histogram, int64_t samples, int64_t settled_at);
 
     const std::string& name() const { return name_; }
+    /// The same statistics under another tensor's name (a tensor holding the same values).
+    TensorStats renamed(std::string name) const;
     const MinMax& range() const { return range_; }
     const Histogram& histogram() const { return histogram_; }
     const std::vector<MinMax>& channels() const { return channels_; }
@@ -56,6 +58,7 @@ public:
     int64_t settled_at() const { return settled_at_; }
 
 private:
+    Status non_finite_error(const float* src, int64_t count, int64_t sample) const;
     std::string name_;
     int channel_axis_;
     int64_t total_samples_;

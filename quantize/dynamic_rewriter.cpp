@@ -91,7 +91,7 @@ class DynamicRewriter {
 public:
     DynamicRewriter(Graph& graph, const DynamicSpec& spec) : graph_(graph), spec_(spec) {}
 
-    std::vector<QuantizedLayer> run() {
+    Result<std::vector<QuantizedLayer>> run() {
         std::vector<QuantizedLayer> layers;
         for (size_t i = 0; i < graph_.nodes.size(); ++i) {
             if (spec_.excluded_nodes.count(graph_.nodes[i].name())) continue;
@@ -99,7 +99,8 @@ public:
             if (!plan) continue;
             const Node node = graph_.nodes[i];
             std::vector<Node> replacement;
-            layers.push_back(rewrite(node, *plan, replacement));
+            PARE_ASSIGN_OR_RETURN(QuantizedLayer layer, rewrite(node, *plan, replacement));
+            layers.push_back(std::move(layer));
             graph_.remove_node(i);
             for (size_t r = 0; r < replacement.size(); ++r) graph_.insert_node(i + r, std::move(replacement[r]));
             i += replacement.size() - 1;
@@ -122,7 +123,7 @@ private:
         return activations_.emplace(tensor, std::move(outputs)).first->second;
     }
 
-    QuantizedLayer rewrite(const Node& node, const LayerPlan& plan, std::vector<Node>& nodes) {
+    Result<QuantizedLayer> rewrite(const Node& node, const LayerPlan& plan, std::vector<Node>& nodes) {
         QuantizedLayer layer;
         layer.node = node.name();
         layer.op_type = node.op_type();
@@ -135,8 +136,10 @@ private:
 
         const std::string base = node.name().empty() ? node.output(0) : node.name();
         const std::vector<std::string> x = quantized_activation(node.input(0), nodes);
-        const std::string weight = add_initializer(graph_, layer.weight + "_quantized",
-                                                   quantize_weight(plan.weight, layer.weight_params, axis, DType::kI8));
+        const Tensor quantized = quantize_weight(plan.weight, layer.weight_params, axis, DType::kI8);
+        const Tensor dequantized = dequantize_weight(quantized, layer.weight_params, axis);
+        PARE_RETURN_IF_ERROR(layer.weight_error.add(plan.weight, dequantized));
+        const std::string weight = add_initializer(graph_, layer.weight + "_quantized", quantized);
         // Weight zero points are all 0 (symmetric weights): the optional input is left out.
         const std::string accumulator = graph_.unique_name(base + "_int32");
         Node integer = make_node(plan.integer_op, {x[0], weight, x[2]}, {accumulator},

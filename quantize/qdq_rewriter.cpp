@@ -215,8 +215,9 @@ private:
         std::vector<float> scales;
         for (const auto& p : layer.weight_params) scales.push_back(p.scale);
 
-        const std::string q_name = add_scalar(weight_name + "_quantized",
-                                              quantize_weight(*weight, layer.weight_params, axis, spec_.weight_dtype));
+        const Tensor quantized = quantize_weight(*weight, layer.weight_params, axis, spec_.weight_dtype);
+        PARE_RETURN_IF_ERROR(layer.weight_error.add(*weight, dequantize_weight(quantized, layer.weight_params, axis)));
+        const std::string q_name = add_scalar(weight_name + "_quantized", quantized);
         const std::string scale_name = add_scalar(weight_name + "_scale", scale_tensor(scales, vector));
         const std::string zp_name = add_scalar(weight_name + "_zero_point",
                                                zero_point_tensor(spec_.weight_dtype, layer.weight_params, vector));

@@ -13,6 +13,7 @@
 #include "calibration/range_methods.h"
 #include "graph/graph.h"
 #include "quantize/quant_params.h"
+#include "report/metrics.h"
 
 namespace pare {
 
@@ -37,6 +38,7 @@ struct QuantizedLayer {
     std::string weight;              // the float weight's name ("" for activation x activation MatMul)
     int64_t weight_elements = 0;
     std::vector<QuantParams> weight_params;
+    ErrorStats weight_error;         // the float weight against its dequantized integers (computed offline)
     std::string input;               // quantized activation input
     QuantParams input_params;
     std::string node_output;         // the layer's own output tensor in the float model

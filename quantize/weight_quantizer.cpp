@@ -19,18 +19,41 @@ std::optional<Tensor> float_constant(const Graph& graph, const std::string& name
     return std::nullopt;
 }
 
+namespace {
+
+// Index of the parameter set of element i: its slice along `axis`, or 0 per tensor.
+struct ChannelIndex {
+    int64_t inner = 1, channels = 1;
+    ChannelIndex(const Tensor& t, int64_t axis) {
+        for (int64_t a = axis + 1; axis >= 0 && a < t.rank(); ++a) inner *= t.dim(a);
+        channels = axis >= 0 ? t.dim(axis) : 1;
+    }
+    int64_t operator()(int64_t i) const { return (i / inner) % channels; }
+};
+
+}  // namespace
+
 Tensor quantize_weight(const Tensor& weight, const std::vector<QuantParams>& params, int64_t axis, DType dtype) {
     const float* src = weight.data<float>();
     const QuantRange levels = quant_range(dtype);
-    int64_t inner = 1;
-    for (int64_t a = axis + 1; axis >= 0 && a < weight.rank(); ++a) inner *= weight.dim(a);
-    const int64_t channels = axis >= 0 ? weight.dim(axis) : 1;
+    const ChannelIndex channel(weight, axis);
     Tensor values(DType::kF64, weight.shape());
     for (int64_t i = 0; i < weight.numel(); ++i) {
-        const QuantParams& p = params[axis >= 0 ? (i / inner) % channels : 0];
+        const QuantParams& p = params[channel(i)];
         values.data<double>()[i] = static_cast<double>(quantize_value(src[i], p.scale, p.zero_point, levels));
     }
     return values.cast(dtype);
+}
+
+Tensor dequantize_weight(const Tensor& quantized, const std::vector<QuantParams>& params, int64_t axis) {
+    const ChannelIndex channel(quantized, axis);
+    Tensor values(DType::kF64, quantized.shape());
+    for (int64_t i = 0; i < quantized.numel(); ++i) {
+        const QuantParams& p = params[channel(i)];
+        const int64_t q = static_cast<int64_t>(quantized.element_as_double(i));
+        values.data<double>()[i] = static_cast<double>(dequantize_value(q, p.scale, p.zero_point));
+    }
+    return values;
 }
 
 }  // namespace pare

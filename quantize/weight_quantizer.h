@@ -19,4 +19,8 @@ std::optional<Tensor> float_constant(const Graph& graph, const std::string& name
 /// params[0] for the whole tensor when axis < 0. Rounds half to even and saturates, as QuantizeLinear does.
 Tensor quantize_weight(const Tensor& weight, const std::vector<QuantParams>& params, int64_t axis, DType dtype);
 
+/// The float values DequantizeLinear gives back from `quantized` (float32 arithmetic), as float64 for error
+/// statistics.
+Tensor dequantize_weight(const Tensor& quantized, const std::vector<QuantParams>& params, int64_t axis);
+
 }  // namespace pare

@@ -12,6 +12,7 @@
 #include "core/progress.h"
 #include "data/dataset.h"
 #include "onnx/shape_inference.h"
+#include "report/latency.h"
 #include "report/metrics.h"
 #include "report/model_runner.h"
 #include "report/model_stats.h"
@@ -22,9 +23,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // "name=1x3x224x224" -> (name, shape).
 Result<std::pair<std::string, Shape>> parse_shape_flag(const std::string& text) {
@@ -148,7 +147,8 @@ Status run_bench(const BenchOptions& options, const GlobalOptions& global) {
     std::vector<Tensor> inputs;
     std::optional<Dataset> dataset;
     if (!options.data.empty()) {
-        PARE_ASSIGN_OR_RETURN(Dataset opened, Dataset::open(options.data, runner.input_names()));
+        PARE_ASSIGN_OR_RETURN(Dataset opened,
+                              open_dataset(options.data, runner.input_names(), options.data_options, 0, global));
         dataset.emplace(std::move(opened));
         PARE_RETURN_IF_ERROR(dataset->check_against(runner.input_types()).with_context("'" + options.model + "'"));
         if (dataset->samples() < batch) {
@@ -169,20 +169,13 @@ Status run_bench(const BenchOptions& options, const GlobalOptions& global) {
     PARE_ASSIGN_OR_RETURN(Session * session, runner.session_for(shapes));
 
     std::vector<double> times_ms;
-    double run_seconds = 0;
     {
         Progress progress("bench", options.warmup + options.repeat);
-        for (int64_t i = 0; i < options.warmup + options.repeat; ++i) {
-            const auto start = Clock::now();
-            PARE_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, session->run(inputs));
-            const double seconds = seconds_since(start);
-            if (i >= options.warmup) {
-                times_ms.push_back(seconds * 1e3);
-                run_seconds += seconds;
-            }
-            progress.advance(1);
-        }
+        PARE_ASSIGN_OR_RETURN(times_ms, time_runs(*session, inputs, options.warmup, options.repeat,
+                                                  [&progress] { progress.advance(1); }));
     }
+    double run_seconds = 0;
+    for (double ms : times_ms) run_seconds += ms / 1e3;
     const LatencySummary latency = summarize_latency(times_ms);
 
     Report report("bench", global.argv);
@@ -207,6 +200,7 @@ Status run_bench(const BenchOptions& options, const GlobalOptions& global) {
     report.set_timing("compile", runner.compile_seconds());
     report.set_timing("run", run_seconds);
     report.set_timing("total", seconds_since(started));
+    report.set_peak_memory();
     json["latency"] = {{"batch", batch}};
     json["latency"].update(latency_json(latency));
     json["latency"]["samples_per_s"] = latency.mean_ms > 0 ? batch * 1e3 / latency.mean_ms : 0.0;

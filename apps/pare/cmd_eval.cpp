@@ -23,9 +23,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 /// A value both models compute under the same name, and its error so far.
 struct LayerError {
@@ -217,9 +215,7 @@ nlohmann::ordered_json latency_section(const Evaluated& model, const Evaluated* 
     return latency;
 }
 
-std::string percent(double fraction) {
-    return format_number("%.2f%%", fraction * 100.0);
-}
+std::string percent(double fraction) { return format_number("%.2f%%", fraction * 100.0); }
 
 // A report number for the summary; null (NaN in the data) prints as "n/a".
 std::string num(const char* format, const nlohmann::ordered_json& value) {
@@ -305,8 +301,8 @@ Status evaluate_into_report(const EvalOptions& options, const GlobalOptions& glo
     }
     const double load_seconds = seconds_since(started);
 
-    PARE_ASSIGN_OR_RETURN(Dataset dataset, Dataset::open(options.data, model->runner->input_names()));
-    dataset.set_limit(options.limit);
+    PARE_ASSIGN_OR_RETURN(Dataset dataset, open_dataset(options.data, model->runner->input_names(),
+                                                        options.data_options, options.limit, global));
     PARE_RETURN_IF_ERROR(dataset.check_against(model->runner->input_types()).with_context("'" + options.model + "'"));
     if (reference) {
         if (reference->runner->input_names().size() != model->runner->input_names().size()) {
@@ -318,15 +314,7 @@ Status evaluate_into_report(const EvalOptions& options, const GlobalOptions& glo
             dataset.check_against(reference->runner->input_types()).with_context("'" + options.compare + "'"));
     }
     if (dataset.samples() == 0) return invalid_input("data '" + options.data + "' holds no samples");
-    std::vector<int64_t> labels;
-    if (!options.labels.empty()) {
-        PARE_ASSIGN_OR_RETURN(labels, read_labels(options.labels));
-        if (static_cast<int64_t>(labels.size()) != dataset.total_samples()) {
-            return invalid_input("labels '" + options.labels + "' hold " + std::to_string(labels.size()) +
-                                 " values but data '" + options.data + "' has " +
-                                 std::to_string(dataset.total_samples()) + " samples");
-        }
-    }
+    PARE_ASSIGN_OR_RETURN(std::vector<int64_t> labels, dataset_labels(dataset, options.labels));
 
     EvalRun run;
     PARE_ASSIGN_OR_RETURN(run.batch, choose_batch(options.batch, *model, reference.get()));
@@ -342,7 +330,12 @@ Status evaluate_into_report(const EvalOptions& options, const GlobalOptions& glo
     report.set_input_model(model->loaded, model->stats);
     if (reference) report.set_input_model(reference->loaded, reference->stats, "reference");
     PARE_RETURN_IF_ERROR(report.set_input_data(dataset));
-    if (!labels.empty()) PARE_RETURN_IF_ERROR(report.set_input_labels(options.labels, dataset.samples()));
+    if (!options.labels.empty()) {
+        PARE_RETURN_IF_ERROR(report.set_input_labels(options.labels, dataset.samples()));
+    } else if (!labels.empty()) {
+        report.json()["inputs"]["labels"] = {{"from", "the label column of " + options.data},
+                                             {"samples", labels.size()}};
+    }
     auto& json = report.json();
     json["config"] = {{"batch", run.batch},
                       {"limit", options.limit},
@@ -401,6 +394,7 @@ Status evaluate_into_report(const EvalOptions& options, const GlobalOptions& glo
     report.set_timing("run", model->run_seconds);
     if (reference) report.set_timing("reference_run", reference->run_seconds);
     report.set_timing("total", seconds_since(started));
+    report.set_peak_memory();
     json["latency"] = latency_section(*model, reference.get(), run.batch, run.samples);
     return Status();
 }

@@ -19,8 +19,10 @@ nlohmann::ordered_json value_json(const onnx::ValueInfoProto& info) {
     json["dtype"] = dtype_onnx_name(type.dtype);
     nlohmann::ordered_json dims = nlohmann::ordered_json::array();
     for (size_t i = 0; i < type.shape.size(); ++i) {
-        if (type.shape[i] >= 0) dims.push_back(type.shape[i]);
-        else dims.push_back(type.symbolic_dims[i].empty() ? "?" : type.symbolic_dims[i]);
+        if (type.shape[i] >= 0)
+            dims.push_back(type.shape[i]);
+        else
+            dims.push_back(type.symbolic_dims[i].empty() ? "?" : type.symbolic_dims[i]);
     }
     json["shape"] = type.has_shape ? dims : nlohmann::ordered_json(nullptr);
     return json;
@@ -70,8 +72,8 @@ void print_summary(const nlohmann::ordered_json& m, const LoadedModel& loaded, s
     out << ")\n";
     out << "ir_version " << m["ir_version"] << ", opsets:";
     for (auto& [domain, version] : m["opsets"].items()) out << " " << domain << " " << version;
-    out << "; producer: " << m["producer"]["name"].get<std::string>() << " " << m["producer"]["version"].get<std::string>()
-        << "\n";
+    out << "; producer: " << m["producer"]["name"].get<std::string>() << " "
+        << m["producer"]["version"].get<std::string>() << "\n";
     for (const char* kind : {"inputs", "outputs"}) {
         out << kind << ":\n";
         for (const auto& value : m[kind]) {
@@ -93,10 +95,12 @@ void print_summary(const nlohmann::ordered_json& m, const LoadedModel& loaded, s
     if (m["layers"].empty()) return;
     out << "layers (MACs per sample):\n";
     char line[256];
-    std::snprintf(line, sizeof line, "  %-28s %-14s %-20s %12s %14s\n", "name", "op", "weight shape", "parameters", "MACs");
+    std::snprintf(line, sizeof line, "  %-28s %-14s %-20s %12s %14s\n", "name", "op", "weight shape", "parameters",
+                  "MACs");
     out << line;
     for (const auto& layer : m["layers"]) {
-        std::string weight = layer["weight"].get<std::string>().empty() ? "(computed)" : shape_text(layer["weight_shape"]);
+        std::string weight =
+            layer["weight"].get<std::string>().empty() ? "(computed)" : shape_text(layer["weight_shape"]);
         const int64_t macs = layer["macs"].get<int64_t>();
         std::snprintf(line, sizeof line, "  %-28s %-14s %-20s %12s %14s\n", layer["name"].get<std::string>().c_str(),
                       layer["op_type"].get<std::string>().c_str(), weight.c_str(),
@@ -104,7 +108,8 @@ void print_summary(const nlohmann::ordered_json& m, const LoadedModel& loaded, s
                       macs < 0 ? "?" : with_commas(macs).c_str());
         out << line;
     }
-    if (m["macs"].get<int64_t>() >= 0) out << "total MACs per sample: " << with_commas(m["macs"].get<int64_t>()) << "\n";
+    if (m["macs"].get<int64_t>() >= 0)
+        out << "total MACs per sample: " << with_commas(m["macs"].get<int64_t>()) << "\n";
 }
 
 }  // namespace

@@ -9,8 +9,12 @@
 #include "core/log.h"
 #include "graph/passes.h"
 #include "onnx/shape_inference.h"
+#include "quantize/local_error.h"
 #include "quantize/qdq_rewriter.h"
+#include "quantize/qoperator_writer.h"
+#include "quantize_report.h"
 #include "quantize_schemes.h"
+#include "report/latency.h"
 #include "report/model_stats.h"
 
 namespace pare {
@@ -42,69 +46,6 @@ Result<QdqSpec> qdq_spec(const QuantizeOptions& options, const Model& model) {
     return spec;
 }
 
-// The layer table: what each quantized layer got, and its output error against the float model on the evaluation
-// data (cumulative: everything before it quantized too), worst first.
-nlohmann::ordered_json layers_json(const std::vector<QuantizedLayer>& layers, const std::string& scheme,
-                                   const nlohmann::ordered_json& errors) {
-    nlohmann::ordered_json table = nlohmann::ordered_json::array();
-    for (const auto& layer : layers) {
-        nlohmann::ordered_json entry = {{"name", layer.node},
-                                        {"op_type", layer.op_type},
-                                        {"scheme", scheme},
-                                        {"weight", layer.weight},
-                                        {"weight_elements", layer.weight_elements},
-                                        {"input", layer.input}};
-        entry.update(layer_params_json(layer, scheme));
-        entry["output"] = layer.output;
-        entry["absorbed_activation"] = layer.absorbed_activation;
-        // Measured where the quantized model carries the layer's result under its float name: the dequantized
-        // output when it is quantized, else the layer's own output.
-        const std::string measured = layer.output.empty() ? layer.node_output : layer.output;
-        for (const auto& e : errors) {
-            if (e["output"] == measured) entry["activation_error"] = e["activation_error"];
-        }
-        table.push_back(entry);
-    }
-    std::stable_sort(table.begin(), table.end(), [](const auto& a, const auto& b) {
-        auto sqnr = [](const nlohmann::ordered_json& j) {
-            if (!j.contains("activation_error") || !j["activation_error"]["sqnr_db"].is_number()) return 1e9;
-            return j["activation_error"]["sqnr_db"].get<double>();
-        };
-        return sqnr(a) < sqnr(b);
-    });
-    return table;
-}
-
-void print_summary(const nlohmann::ordered_json& r, std::ostream& out) {
-    out << "quantized " << r["inputs"]["model"]["path"].get<std::string>() << " -> "
-        << r["output"]["path"].get<std::string>() << " (" << r["config"]["scheme"].get<std::string>() << ", "
-        << r["quantization"]["layers"] << " layers)\n";
-    const auto& size = r["size"];
-    out << "size: " << with_commas(size["before_bytes"].get<int64_t>()) << " -> "
-        << with_commas(size["after_bytes"].get<int64_t>()) << " bytes (" << format_number("%.2fx", size["ratio"].get<double>())
-        << " smaller)\n";
-    if (r.contains("accuracy") && r["accuracy"].contains("before")) {
-        const auto& a = r["accuracy"];
-        out << "top-1: " << format_number("%.2f%%", a["before"]["top1"].get<double>() * 100) << " -> "
-            << format_number("%.2f%%", a["after"]["top1"].get<double>() * 100) << " (drop "
-            << format_number("%.2f", a["top1_drop_points"].get<double>() + 0.0) << " points), agreement "
-            << format_number("%.2f%%", a["agreement"].get<double>() * 100) << "\n";
-    }
-    if (r.contains("latency") && r["latency"].contains("before_ms")) {
-        out << "latency per batch: " << format_number("%.3f", r["latency"]["before_ms"].get<double>()) << " ms -> "
-            << format_number("%.3f", r["latency"]["after_ms"].get<double>()) << " ms\n";
-    }
-    out << "layers, most damaged first (output SQNR against the float model):\n";
-    for (const auto& layer : r["layers"]) {
-        std::string sqnr = "not measured";
-        if (layer.contains("activation_error") && layer["activation_error"]["sqnr_db"].is_number()) {
-            sqnr = format_number("%.2f dB", layer["activation_error"]["sqnr_db"].get<double>());
-        }
-        out << "  " << layer["name"].get<std::string>() << " (" << layer["op_type"].get<std::string>() << "): " << sqnr
-            << "\n";
-    }
-}
-
 // Declares `domain` at `version` among the model's opset imports unless it is there already.
 void import_opset(Model& model, const std::string& domain, int64_t version) {
     if (model.opset(domain) >= 0) return;
@@ -115,12 +56,9 @@ void import_opset(Model& model, const std::string& domain, int64_t version) {
 
 // The int8 and int16 schemes: activation statistics, then Q/DQ pairs.
 Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const GlobalOptions& global,
-                                      const LoadedModel& loaded, Model& model) {
+                                      const LoadedModel& loaded, const SessionOptions& session, Model& model) {
     if (options.data.empty() == options.table.empty()) return usage_error("give exactly one of --data and --table");
     PARE_ASSIGN_OR_RETURN(RangeMethod method, parse_range_method(options.calibration));
-    PARE_ASSIGN_OR_RETURN(SessionOptions session, session_options(global));
-    PARE_ASSIGN_OR_RETURN(QdqSpec spec, qdq_spec(options, model));
-
     // Activation statistics: from a table made for this very model file, or from one pass over the data.
     CalibrationTable table;
     const auto calibration_started = Clock::now();
@@ -132,7 +70,8 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
                                  loaded.sha256.substr(0, 12) + "...)");
         }
     } else {
-        PARE_ASSIGN_OR_RETURN(Dataset dataset, Dataset::open(options.data, model.graph.input_names()));
+        PARE_ASSIGN_OR_RETURN(Dataset dataset, open_dataset(options.data, model.graph.input_names(),
+                                                            options.data_options, options.samples, global));
         CalibrateConfig config;
         config.batch = options.batch;
         auto calibrated = calibrate(model, dataset, session, config);
@@ -151,9 +90,9 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
         return true;
     };
     SchemeOutcome outcome;
+    outcome.calibration_seconds = calibration_seconds;
     PARE_ASSIGN_OR_RETURN(outcome.layers, rewrite_to_qdq(model.graph, model.opset(), spec, lookup));
     if (!spec.qdq_domain.empty()) import_opset(model, spec.qdq_domain, 1);
-    outcome.calibration_seconds = calibration_seconds;
     outcome.config = {{"scheme", options.scheme},
                       {"activations", options.activations},
                       {"activation_dtype", dtype_onnx_name(spec.activation_dtype)},
@@ -163,7 +102,7 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
                       {"percentile", options.percentile},
                       {"calibration_source", options.table.empty() ? options.data : options.table},
                       {"exclude", options.exclude},
-                      {"format", "qdq"},
+                      {"format", options.format},
                       {"qdq_domain", spec.qdq_domain.empty() ? "ai.onnx" : spec.qdq_domain},
                       {"batch", options.batch},
                       {"seed", global.seed}};
@@ -171,26 +110,61 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
     return outcome;
 }
 
+// Latency of the float and the written model on one batch of `data`, without the observers the per-layer comparison
+// attaches (they keep the engine from fusing), their runs alternating. Null when the data has too few samples for a
+// model with a fixed batch.
+Result<nlohmann::ordered_json> latency_before_after(const Model& before, const Model& after, const std::string& data,
+                                                    const QuantizeOptions& options, const GlobalOptions& global,
+                                                    const SessionOptions& session) {
+    ModelRunner float_runner(before, session, "'" + options.model + "'");
+    ModelRunner quantized_runner(after, session, "'" + options.output + "'");
+    PARE_ASSIGN_OR_RETURN(Dataset dataset,
+                          open_dataset(data, float_runner.input_names(), options.data_options, 0, global));
+    const int64_t batch =
+        float_runner.fixed_batch() ? float_runner.fixed_batch() : std::min(options.batch, dataset.samples());
+    if (batch > dataset.samples()) return nlohmann::ordered_json();
+    PARE_ASSIGN_OR_RETURN(std::vector<Tensor> inputs, dataset.read(0, batch));
+    constexpr int64_t kWarmup = 3, kRepeat = 20;
+    return compare_latency(float_runner, quantized_runner, inputs, kWarmup, kRepeat);
+}
+
 }  // namespace
 
 Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global) {
     const auto started = Clock::now();
     PARE_ASSIGN_OR_RETURN(const bool calibrated, scheme_needs_calibration(options.scheme));
+    if (!calibrated && options.format != "qdq") return usage_error("--format applies to the int8 and int16 schemes");
     if (!options.labels.empty() && options.eval_data.empty()) return usage_error("--labels needs --eval-data");
-    PARE_RETURN_IF_ERROR(check_output_paths({{"-o", options.output}, {"--report", global.report_path}},
-                                            {options.model, options.data, options.table, options.eval_data, options.labels}));
+    PARE_RETURN_IF_ERROR(
+        check_output_paths({{"-o", options.output}, {"--report", global.report_path}},
+                           {options.model, options.data, options.table, options.eval_data, options.labels}));
+    PARE_ASSIGN_OR_RETURN(SessionOptions session, session_options(global));
     PARE_ASSIGN_OR_RETURN(LoadedModel loaded, load_runnable_model(options.model, global));
     Model model = loaded.model;
     simplify_for_compression(model.graph);
-    PARE_ASSIGN_OR_RETURN(SchemeOutcome outcome, calibrated ? quantize_static(options, global, loaded, model)
-                                                            : apply_calibration_free_scheme(options, global, model));
-    if (outcome.layers.empty()) {
-        return usage_error("nothing to quantize: every Conv/Gemm/MatMul is excluded or has no range");
+
+    const Model float_model = model;  // what the local error of each layer is measured against
+    const auto rewrite_started = Clock::now();
+    PARE_ASSIGN_OR_RETURN(SchemeOutcome outcome, calibrated
+                                                     ? quantize_static(options, global, loaded, session, model)
+                                                     : apply_calibration_free_scheme(options, global, model));
+    const std::vector<QuantizedLayer>& layers = outcome.layers;
+    if (layers.empty()) return usage_error("nothing to quantize: every Conv/Gemm/MatMul is excluded or has no range");
+    // The local error of each layer is measured on the QDQ form, whose integer arithmetic the QOperator file shares.
+    const Model qdq_model = model;
+    const int qlinear_nodes = options.format == "qoperator" ? convert_qdq_to_qoperator(model.graph) : 0;
+    if (options.format == "qoperator" && qlinear_nodes == 0) {
+        log_warning("--format qoperator: no layer has a QOperator form here; the model keeps its QDQ form");
     }
     PARE_RETURN_IF_ERROR(save_model(model, options.output));
+    const double rewrite_seconds = seconds_since(rewrite_started) - outcome.calibration_seconds;
 
     Report report("quantize", global.argv);
-    // The accuracy is measured on the written file, against the float model, on the evaluation data.
+    // The accuracy is measured on the written file, against the float model, on the evaluation data; then each
+    // layer's local error, in one more pass.
+    const auto evaluation_started = Clock::now();
+    LocalErrorGraph local_graph;
+    LayerErrors layer_errors;
     if (!options.eval_data.empty()) {
         EvalOptions eval;
         eval.model = options.output;
@@ -199,9 +173,20 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
         eval.labels = options.labels;
         eval.batch = options.batch;
         eval.limit = options.limit;
-        eval.per_layer = true;
+        eval.data_options = options.data_options;
+        eval.per_layer = options.format == "qdq";  // QOperator outputs lose their float names: see below
         PARE_RETURN_IF_ERROR(evaluate_into_report(eval, global, report));
+        // A QOperator file no longer carries the layers' outputs under their float names: the cumulative error
+        // comes from a copy of the QDQ form in the same pass. Local errors need each layer's QDQ pattern: the
+        // static schemes only.
+        if (calibrated) {
+            local_graph = build_local_error_graph(float_model, qdq_model, layers, options.format == "qoperator");
+            PARE_ASSIGN_OR_RETURN(Dataset dataset, open_dataset(options.eval_data, float_model.graph.input_names(),
+                                                                options.data_options, options.limit, global));
+            PARE_ASSIGN_OR_RETURN(layer_errors, measure_local_errors(local_graph, dataset, options.batch, session));
+        }
     }
+    const double evaluation_seconds = seconds_since(evaluation_started);
     auto& json = report.json();
     // Errors by tensor name: intermediate tensors from the per-layer comparison, graph outputs from the outputs table.
     nlohmann::ordered_json measured_layers = json.contains("layers") ? json["layers"] : nlohmann::ordered_json::array();
@@ -225,16 +210,26 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
                       {"nonzero_parameters", after.nonzero_parameters}};
     const double before_bytes = static_cast<double>(loaded.file_bytes + loaded.external_bytes);
     const double after_bytes = static_cast<double>(written.file_bytes + written.external_bytes);
-    json["size"] = {{"before_bytes", before_bytes},
-                    {"after_bytes", after_bytes},
+    json["size"] = {{"before_bytes", loaded.file_bytes + loaded.external_bytes},
+                    {"after_bytes", written.file_bytes + written.external_bytes},
                     {"ratio", before_bytes / after_bytes},
                     {"weight_bytes_before", before.constant_bytes},
                     {"weight_bytes_after", after.constant_bytes}};
     json["quantization"] = outcome.quantization;
-    json["layers"] = layers_json(outcome.layers, options.scheme, measured_layers);
+    if (options.format == "qoperator") json["quantization"]["qlinear_nodes"] = qlinear_nodes;
+    json["layers"] = quantize_layers_json(layers, options.scheme, measured_layers, local_graph, layer_errors);
+    const std::string timing_data = options.eval_data.empty() ? options.data : options.eval_data;
+    if (!timing_data.empty()) {
+        PARE_ASSIGN_OR_RETURN(nlohmann::ordered_json latency,
+                              latency_before_after(loaded.model, written.model, timing_data, options, global, session));
+        if (!latency.is_null()) json["latency"] = latency;
+    }
     report.set_timing("calibration", outcome.calibration_seconds);
+    report.set_timing("rewrite", rewrite_seconds);
+    if (!options.eval_data.empty()) report.set_timing("evaluation", evaluation_seconds);
     report.set_timing("total", seconds_since(started));
-    return emit_report(report, global, false, [&](std::ostream& out) { print_summary(report.json(), out); });
+    report.set_peak_memory();
+    return emit_report(report, global, false, [&](std::ostream& out) { print_quantize_summary(report.json(), out); });
 }
 
 }  // namespace pare

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "data/image_options.h"
 
 namespace pare {
 
@@ -23,6 +24,12 @@ struct GlobalOptions {
     std::vector<std::string> argv;
 };
 
+/// How a subcommand reads its datasets: image preprocessing (image folders and lists only) and read order.
+struct DataOptions {
+    ImageOptionStrings image;
+    bool shuffle = false;  // read in the order seeded by --seed (with a limit: a seeded random subset)
+};
+
 struct InspectOptions {
     std::string model;
     bool json = false;
@@ -37,6 +44,7 @@ struct EvalOptions {
     int64_t limit = 0;    // 0: every sample
     bool per_layer = false;
     std::string predictions;  // .npy of top-1 classes to write, "" none
+    DataOptions data_options;
 };
 
 struct BenchOptions {
@@ -46,13 +54,14 @@ struct BenchOptions {
     int64_t repeat = 50;
     std::vector<std::string> shapes;  // "name=1x3x224x224"
     std::string data;                 // "" random inputs
+    DataOptions data_options;
 };
 
 struct QuantizeOptions {
     std::string model;
-    std::string output;              // -o
-    std::string data;                // calibration data, or
-    std::string table;               // a calibration table from pare calibrate
+    std::string output;  // -o
+    std::string data;    // calibration data, or
+    std::string table;   // a calibration table from pare calibrate
     std::string scheme = "int8";
     std::string activations = "u8";  // u8 (asymmetric) or s8-symmetric
     int activation_bits = 8;
@@ -60,23 +69,27 @@ struct QuantizeOptions {
     std::string calibration = "percentile";
     double percentile = 99.999;
     std::vector<std::string> exclude;  // node names, op types or regular expressions over node names
+    std::string format = "qdq";        // qdq or qoperator (QLinearConv / QLinearMatMul)
     std::vector<std::string> keep_fp32;  // fp16: op types kept in float32 beside the default list
     std::string eval_data;
     std::string labels;
     int64_t batch = 64;
-    int64_t limit = 0;               // evaluation samples (0: all)
+    int64_t limit = 0;         // evaluation samples (0: all)
+    int64_t samples = 0;       // calibration samples (0: all)
+    DataOptions data_options;  // for both --data and --eval-data
 };
 
 struct CalibrateOptions {
     std::string model;
     std::string data;
-    std::string output;          // the calibration table (-o)
+    std::string output;  // the calibration table (-o)
     std::string method = "entropy";
     int64_t batch = 64;
-    int64_t samples = 0;         // 0: every sample
+    int64_t samples = 0;  // 0: every sample
     double percentile = 99.999;
     int bits = 8;
     bool per_channel = false;
+    DataOptions data_options;
 };
 
 /// Applies the global flags that configure the process: thread count, progress bars.

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "core/file_io.h"
+#include "core/log.h"
 #include "core/progress.h"
 
 namespace pare {
@@ -50,6 +51,24 @@ Status check_output_paths(const std::vector<std::pair<std::string, std::string>>
         }
     }
     return Status();
+}
+
+Result<Dataset> open_dataset(const std::string& path, const std::vector<std::string>& input_names,
+                             const DataOptions& options, int64_t limit, const GlobalOptions& global) {
+    PARE_ASSIGN_OR_RETURN(ImageOptions image, parse_image_options(options.image));
+    PARE_ASSIGN_OR_RETURN(Dataset dataset, Dataset::open(path, input_names, image));
+    for (const auto& message : dataset.skipped()) log_warning(message);
+    if (options.shuffle) dataset.set_order(global.seed);
+    dataset.set_limit(limit);
+    return dataset;
+}
+
+Result<std::vector<int64_t>> dataset_labels(const Dataset& dataset, const std::string& labels_path) {
+    if (labels_path.empty()) return dataset.labels();
+    PARE_ASSIGN_OR_RETURN(std::vector<int64_t> by_source, read_labels(labels_path));
+    auto arranged = dataset.arrange_labels(by_source);
+    if (!arranged.ok()) return arranged.status().with_context("labels '" + labels_path + "'");
+    return arranged;
 }
 
 Result<SessionOptions> session_options(const GlobalOptions& global) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "data/dataset.h"
 #include "exec/session.h"
 #include "onnx/model_io.h"
 #include "report/report.h"
@@ -25,6 +26,15 @@ Status check_supported(const Model& model, const std::string& path, const Global
 /// are skipped.
 Status check_output_paths(const std::vector<std::pair<std::string, std::string>>& outputs,
                           const std::vector<std::string>& inputs);
+
+/// Opens a dataset with the image settings and read order the flags ask for and keeps its first `limit` positions
+/// (0: all); warns once per image left out under --skip-bad.
+Result<Dataset> open_dataset(const std::string& path, const std::vector<std::string>& input_names,
+                             const DataOptions& options, int64_t limit, const GlobalOptions& global);
+
+/// Class labels in the dataset's read order: from `labels_path` (.npy, one per sample of the source) or, without it,
+/// the dataset's own (an image list with a label column); empty when there are none.
+Result<std::vector<int64_t>> dataset_labels(const Dataset& dataset, const std::string& labels_path);
 
 /// The session options the global flags ask for (device, threads).
 Result<SessionOptions> session_options(const GlobalOptions& global);

@@ -22,6 +22,24 @@ void add_global_flags(CLI::App& app, pare::GlobalOptions& global) {
         ->capture_default_str();
 }
 
+// Flags of every subcommand that reads a dataset: image preprocessing (image folders and list files) and order.
+void add_data_flags(CLI::App& app, pare::DataOptions& data) {
+    pare::ImageOptionStrings& image = data.image;
+    app.add_option("--image-size", image.image_size, "Images: output size HxW (or S for SxS)");
+    app.add_option("--resize", image.resize, "Images: stretch, shorter-side or letterbox (default stretch)");
+    app.add_option("--resize-size", image.resize_size, "Images: frame HxW fitted before --crop center");
+    app.add_option("--crop", image.crop, "Images: center or none (default none)");
+    app.add_option("--pad-value", image.pad_value, "Images: padding pixel value in 0..255 (default 0)");
+    app.add_option("--color", image.color, "Images: rgb, bgr or gray (default rgb)");
+    app.add_option("--layout", image.layout, "Images: nchw or nhwc (default nchw)");
+    app.add_option("--scale", image.scale, "Images: pixel multiplier before mean/std (default 1/255)");
+    app.add_option("--mean", image.mean, "Images: mean to subtract, one value or one per channel (m1,m2,m3)");
+    app.add_option("--std", image.std, "Images: standard deviation to divide by, one value or one per channel");
+    app.add_flag("--skip-bad", image.skip_bad, "Images: leave out unreadable images with a warning");
+    app.add_flag("--shuffle", data.shuffle,
+                 "Read the data in an order seeded by --seed (with a limit: a random subset)");
+}
+
 int report_failure(const pare::Status& status) {
     std::fprintf(stderr, "pare: error: %s\n", status.message().c_str());
     return static_cast<int>(status.code());
@@ -45,16 +63,20 @@ int main(int argc, char** argv) {
     inspect_cmd->add_flag("--json", inspect.json, "Print the JSON report instead of the summary");
 
     pare::EvalOptions eval;
-    CLI::App* eval_cmd = app.add_subcommand("eval", "Accuracy on a dataset; with --compare, agreement and error "
-                                                    "against a reference model");
+    CLI::App* eval_cmd = app.add_subcommand("eval",
+                                            "Accuracy on a dataset; with --compare, agreement and error "
+                                            "against a reference model");
     eval_cmd->add_option("model", eval.model, "ONNX model file")->required();
-    eval_cmd->add_option("--data", eval.data, "Inputs: .npy, .npz or an ONNX test-data folder")->required();
-    eval_cmd->add_option("--labels", eval.labels, "Class labels (.npy of int64 or int32) for top-1/top-5");
+    eval_cmd->add_option("--data", eval.data, "Inputs: .npy, .npz, ONNX test-data folder, image folder or image list")
+        ->required();
+    eval_cmd->add_option("--labels", eval.labels,
+                         "Class labels (.npy of int64 or int32; default: an image list's label column)");
     eval_cmd->add_option("--compare", eval.compare, "Reference model to compare outputs with");
     eval_cmd->add_option("--batch", eval.batch, "Samples per batch (default: the model's fixed batch, else 32)");
     eval_cmd->add_option("--limit", eval.limit, "Use only the first N samples (0: all)")->capture_default_str();
     eval_cmd->add_flag("--per-layer", eval.per_layer, "Also compare intermediate tensors both models name alike");
     eval_cmd->add_option("--predictions", eval.predictions, "Write the top-1 class of every sample to FILE.npy");
+    add_data_flags(*eval_cmd, eval.data_options);
 
     pare::BenchOptions bench;
     CLI::App* bench_cmd = app.add_subcommand("bench", "Latency and throughput on the engine");
@@ -64,18 +86,23 @@ int main(int argc, char** argv) {
     bench_cmd->add_option("--repeat", bench.repeat, "Timed runs")->capture_default_str();
     bench_cmd->add_option("--shape", bench.shapes, "Input shape NAME=D1xD2x... (for dynamic dimensions); repeatable");
     bench_cmd->add_option("--data", bench.data, "Take the inputs from the first batch of this dataset");
+    add_data_flags(*bench_cmd, bench.data_options);
 
     pare::CalibrateOptions calibrate;
-    CLI::App* calibrate_cmd = app.add_subcommand("calibrate", "Collect activation ranges on data into a calibration table");
+    CLI::App* calibrate_cmd =
+        app.add_subcommand("calibrate", "Collect activation ranges on data into a calibration table");
     calibrate_cmd->add_option("model", calibrate.model, "ONNX model file")->required();
-    calibrate_cmd->add_option("--data", calibrate.data, "Calibration inputs: .npy, .npz or an ONNX test-data folder")
+    calibrate_cmd
+        ->add_option("--data", calibrate.data,
+                     "Calibration inputs: .npy, .npz, ONNX test-data folder, image folder or image list")
         ->required();
     calibrate_cmd->add_option("-o,--output", calibrate.output, "Calibration table to write (JSON)")->required();
     calibrate_cmd->add_option("--method", calibrate.method, "Range method the summary reports (the table has all four)")
         ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}))
         ->capture_default_str();
     calibrate_cmd->add_option("--batch", calibrate.batch, "Samples per batch")->capture_default_str();
-    calibrate_cmd->add_option("--samples", calibrate.samples, "Use only the first N samples (0: all)")->capture_default_str();
+    calibrate_cmd->add_option("--samples", calibrate.samples, "Use only the first N samples (0: all)")
+        ->capture_default_str();
     calibrate_cmd->add_option("--percentile", calibrate.percentile, "Percentile for the percentile method")
         ->check(CLI::Range(50.0, 100.0))
         ->capture_default_str();
@@ -83,12 +110,15 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(2, 16))
         ->capture_default_str();
     calibrate_cmd->add_flag("--per-channel", calibrate.per_channel, "Also record min/max per channel (axis 1)");
+    add_data_flags(*calibrate_cmd, calibrate.data_options);
 
     pare::QuantizeOptions quantize;
-    CLI::App* quantize_cmd = app.add_subcommand("quantize", "Quantize to portable QDQ ONNX, measured against the float model");
+    CLI::App* quantize_cmd =
+        app.add_subcommand("quantize", "Quantize to portable QDQ ONNX, measured against the float model");
     quantize_cmd->add_option("model", quantize.model, "Float ONNX model")->required();
     quantize_cmd->add_option("-o,--output", quantize.output, "Quantized model to write ('-': stdout)")->required();
-    quantize_cmd->add_option("--data", quantize.data, "Calibration inputs (.npy, .npz, ONNX test-data folder)");
+    quantize_cmd->add_option("--data", quantize.data,
+                             "Calibration inputs (.npy, .npz, ONNX test-data folder, image folder or list)");
     quantize_cmd->add_option("--table", quantize.table, "Calibration table from pare calibrate (instead of --data)");
     quantize_cmd->add_option("--scheme", quantize.scheme,
                              "int8, int16 (static, calibrated), dynamic (int8 weights, activation scales at run time) "
@@ -107,6 +137,10 @@ int main(int argc, char** argv) {
     quantize_cmd->add_option("--percentile", quantize.percentile, "Percentile for --calibration percentile")
         ->check(CLI::Range(50.0, 100.0))
         ->capture_default_str();
+    quantize_cmd->add_option("--format", quantize.format, "qdq (QuantizeLinear/DequantizeLinear pairs) or qoperator "
+                                                          "(QLinearConv/QLinearMatMul)")
+        ->check(CLI::IsMember({"qdq", "qoperator"}))
+        ->capture_default_str();
     quantize_cmd->add_option("--exclude", quantize.exclude, "Keep in float: node names, op types or regexes")
         ->delimiter(',');
     quantize_cmd->add_option("--keep-fp32", quantize.keep_fp32,
@@ -115,7 +149,11 @@ int main(int argc, char** argv) {
     quantize_cmd->add_option("--eval-data", quantize.eval_data, "Evaluation inputs: measure the written model");
     quantize_cmd->add_option("--labels", quantize.labels, "Labels of the evaluation data (top-1/top-5)");
     quantize_cmd->add_option("--batch", quantize.batch, "Samples per batch")->capture_default_str();
-    quantize_cmd->add_option("--limit", quantize.limit, "Evaluate on the first N samples (0: all)")->capture_default_str();
+    quantize_cmd->add_option("--limit", quantize.limit, "Evaluate on the first N samples (0: all)")
+        ->capture_default_str();
+    quantize_cmd->add_option("--samples", quantize.samples, "Calibrate on the first N samples (0: all)")
+        ->capture_default_str();
+    add_data_flags(*quantize_cmd, quantize.data_options);
 
     try {
         app.parse(argc, argv);
@@ -128,8 +166,9 @@ int main(int argc, char** argv) {
     if (global.quiet && global.verbose) {
         return report_failure(pare::usage_error("--quiet and --verbose cannot be combined"));
     }
-    pare::set_log_level(global.quiet ? pare::LogLevel::kQuiet
-                                     : global.verbose ? pare::LogLevel::kVerbose : pare::LogLevel::kNormal);
+    pare::set_log_level(global.quiet     ? pare::LogLevel::kQuiet
+                        : global.verbose ? pare::LogLevel::kVerbose
+                                         : pare::LogLevel::kNormal);
     pare::apply_global_options(global);
     try {
         pare::Status status;

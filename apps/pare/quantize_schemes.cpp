@@ -1,6 +1,5 @@
 #include "quantize_schemes.h"
 
-#include <algorithm>
 #include <regex>
 
 #include "core/log.h"
@@ -55,8 +54,6 @@ Result<SchemeOutcome> apply_fp16(const QuantizeOptions& options, Model& model) {
     return outcome;
 }
 
-nlohmann::ordered_json params_json(const QuantParams& p) { return {{"scale", p.scale}, {"zero_point", p.zero_point}}; }
-
 }  // namespace
 
 Result<bool> scheme_needs_calibration(const std::string& scheme) {
@@ -96,25 +93,6 @@ Result<SchemeOutcome> apply_calibration_free_scheme(const QuantizeOptions& optio
     outcome.config["batch"] = options.batch;
     outcome.config["seed"] = global.seed;
     return outcome;
-}
-
-nlohmann::ordered_json layer_params_json(const QuantizedLayer& layer, const std::string& scheme) {
-    nlohmann::ordered_json entry = nlohmann::ordered_json::object();
-    if (scheme == "fp16") {
-        entry["weight_dtype"] = dtype_onnx_name(DType::kF16);
-        return entry;
-    }
-    entry["input_params"] = scheme == "dynamic" ? nlohmann::ordered_json("dynamic") : params_json(layer.input_params);
-    if (!layer.weight_params.empty()) {
-        const auto [lo, hi] = std::minmax_element(layer.weight_params.begin(), layer.weight_params.end(),
-                                                  [](const auto& a, const auto& b) { return a.scale < b.scale; });
-        entry["weight_params"] = {{"dtype", dtype_onnx_name(DType::kI8)},
-                                  {"channels", layer.weight_params.size()},
-                                  {"scale_min", lo->scale},
-                                  {"scale_max", hi->scale},
-                                  {"zero_point", 0}};
-    }
-    return entry;
 }
 
 }  // namespace pare

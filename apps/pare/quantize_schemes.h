@@ -1,5 +1,5 @@
-// The schemes of pare quantize that need no calibration (dynamic, fp16), and what every scheme reports: which nodes
-// --exclude names, and each layer's parameters in the report's layer table.
+// The schemes of pare quantize that need no calibration (dynamic, fp16), and what every scheme shares: the scheme
+// names and the nodes --exclude names.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -33,9 +33,5 @@ Result<std::set<std::string>> excluded_nodes(const Graph& graph, const std::vect
 /// ConvInteger) or fp16 (float16 weights and activations, Casts at the borders).
 Result<SchemeOutcome> apply_calibration_free_scheme(const QuantizeOptions& options, const GlobalOptions& global,
                                                     Model& model);
-
-/// The parameter fields of a layer-table entry for `scheme`: input_params (static schemes: scale and zero point;
-/// dynamic: "dynamic"), weight_params (integer schemes) or weight_dtype (fp16).
-nlohmann::ordered_json layer_params_json(const QuantizedLayer& layer, const std::string& scheme);
 
 }  // namespace pare

@@ -173,7 +173,7 @@ std::string zero_point_input(Graph& graph, const QuantParams& p, DType dtype, co
 }
 
 // Conv -> QLinearConv. Weights per tensor or per output channel (axis 0).
-std::optional<Node> rewrite_conv(Graph& graph, const Match& m) {
+std::optional<Node> rewrite_conv(Graph& graph, const Match& m, bool private_ops) {
     const Node& conv = graph.nodes[m.op];
     const int64_t filters = m.w_q.dim(0);
     if (m.w.scale.numel() != 1 && !(m.w.scale.numel() == filters && (m.w.axis == 0 || m.w.axis == -m.w_q.rank()))) {
@@ -197,6 +197,7 @@ std::optional<Node> rewrite_conv(Graph& graph, const Match& m) {
         if (attr.name().rfind("activation", 0) != 0) *q_conv.proto.add_attribute() = attr;
     }
     if (m.activation.kind != ActivationKind::kNone) {
+        if (!private_ops) return std::nullopt;
         make_private(q_conv);
         set_activation(q_conv, m.activation);
     }
@@ -204,7 +205,7 @@ std::optional<Node> rewrite_conv(Graph& graph, const Match& m) {
 }
 
 // Gemm or MatMul -> QLinearMatMul with B as [K, N] (a transposed Gemm weight becomes a new initializer).
-std::optional<Node> rewrite_product(Graph& graph, const Match& m) {
+std::optional<Node> rewrite_product(Graph& graph, const Match& m, bool private_ops) {
     const Node& node = graph.nodes[m.op];
     if (m.w_q.rank() != 2) return std::nullopt;
     const bool gemm = node.op_type() == "Gemm";
@@ -217,6 +218,9 @@ std::optional<Node> rewrite_product(Graph& graph, const Match& m) {
     const int64_t column_axis = trans_b ? 0 : 1;
     if (m.w.scale.numel() != 1 &&
         !(m.w.scale.numel() == cols && (m.w.axis == column_axis || m.w.axis == column_axis - 2))) {
+        return std::nullopt;
+    }
+    if (!private_ops && (m.float_bias || m.int_bias || m.add >= 0 || m.activation.kind != ActivationKind::kNone)) {
         return std::nullopt;
     }
     std::optional<Tensor> bias;
@@ -252,15 +256,15 @@ std::optional<Node> rewrite_product(Graph& graph, const Match& m) {
 
 }  // namespace
 
-int fuse_qdq(Graph& graph, const std::set<std::string>& keep) {
+int fuse_qdq(Graph& graph, const std::set<std::string>& keep, bool private_ops) {
     int fused = 0;
     for (size_t i = 0; i < graph.nodes.size();) {
         const Node& node = graph.nodes[i];
         const bool candidate = is_op(node, "Conv") || is_op(node, "Gemm") || is_op(node, "MatMul");
         const auto m = candidate ? match(graph, static_cast<int>(i), keep) : std::nullopt;
         const auto rewritten = !m                         ? std::nullopt
-                               : node.op_type() == "Conv" ? rewrite_conv(graph, *m)
-                                                          : rewrite_product(graph, *m);
+                               : node.op_type() == "Conv" ? rewrite_conv(graph, *m, private_ops)
+                                                          : rewrite_product(graph, *m, private_ops);
         if (!rewritten) {
             ++i;
             continue;

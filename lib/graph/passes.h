@@ -29,8 +29,10 @@ int fold_batch_norm(Graph& graph, const std::set<std::string>& keep);
 int hoist_quantize(Graph& graph, const std::set<std::string>& keep);
 
 /// Rewrites QDQ-quantized Conv, Gemm and MatMul (DequantizeLinear inputs, QuantizeLinear output, optional bias and
-/// Relu/Clip) into QLinearConv / QLinearMatMul or their private extensions. Returns rewrites.
-int fuse_qdq(Graph& graph, const std::set<std::string>& keep);
+/// Relu/Clip) into QLinearConv / QLinearMatMul or their private extensions. With `private_ops` false only what
+/// standard ONNX expresses is rewritten (no activation; no bias on a product), for models written to files.
+/// Returns rewrites.
+int fuse_qdq(Graph& graph, const std::set<std::string>& keep, bool private_ops = true);
 
 /// Runs MaxPool and data movement (Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Concat) on quantized tensors
 /// when DequantizeLinear and QuantizeLinear with equal per-tensor parameters surround them. Returns rewrites.

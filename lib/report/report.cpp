@@ -1,5 +1,7 @@
 #include "report/report.h"
 
+#include <sys/resource.h>
+
 #include <cmath>
 
 #include "core/file_io.h"
@@ -35,6 +37,11 @@ Status Report::set_input_data(const Dataset& dataset) {
     data["format"] = dataset.format();
     data["sha256"] = sha256;
     data["samples"] = dataset.samples();
+    data["shuffled"] = dataset.shuffled();
+    if (dataset.format().rfind("image", 0) == 0) {
+        data["image_options"] = describe_image_options(dataset.image_options());
+        data["skipped"] = dataset.skipped();
+    }
     json_["inputs"]["data"] = data;
     return Status();
 }
@@ -45,9 +52,13 @@ Status Report::set_input_labels(const std::string& path, int64_t samples) {
     return Status();
 }
 
-Status Report::write(const std::string& path) const {
-    return write_file_atomic(path, json_.dump(2) + "\n");
+void Report::set_peak_memory() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    json_["memory"]["peak_rss_bytes"] = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
 }
+
+Status Report::write(const std::string& path) const { return write_file_atomic(path, json_.dump(2) + "\n"); }
 
 nlohmann::ordered_json json_number(std::optional<double> value) {
     if (!value || !std::isfinite(*value)) return nullptr;

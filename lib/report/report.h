@@ -19,7 +19,7 @@ struct LatencySummary;
 
 /// Builds a report with the stable core fields filled in order; commands add their sections.
 class Report {
-  public:
+public:
     Report(const std::string& command, const std::vector<std::string>& argv);
 
     nlohmann::ordered_json& json() { return json_; }
@@ -33,12 +33,14 @@ class Report {
     Status set_input_labels(const std::string& path, int64_t samples);
     /// timing.<phase>_s.
     void set_timing(const std::string& phase, double seconds) { json_["timing"][phase + "_s"] = seconds; }
+    /// memory.peak_rss_bytes: the process's peak resident memory so far (shows that memory does not grow with data).
+    void set_peak_memory();
     void set_status(const std::string& status) { json_["status"] = status; }
 
     /// Writes the report to a file (atomically) or stdout ("-"), pretty-printed with a trailing newline.
     Status write(const std::string& path) const;
 
-  private:
+private:
     nlohmann::ordered_json json_;
 };
 

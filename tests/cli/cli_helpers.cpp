@@ -1,5 +1,7 @@
 #include "cli_helpers.h"
 
+#include <doctest/doctest.h>
+
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -7,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -36,7 +39,7 @@ bool has_type(const nlohmann::json& value, const std::string& type) {
 }
 
 class Validator {
-  public:
+public:
     explicit Validator(const nlohmann::json& root) : root_(root) {}
 
     void check(const nlohmann::json& schema, const nlohmann::json& value, const std::string& where,
@@ -93,7 +96,7 @@ class Validator {
         }
     }
 
-  private:
+private:
     void check_object(const nlohmann::json& schema, const nlohmann::json& value, const std::string& where,
                       std::vector<std::string>& errors) const {
         if (schema.contains("required")) {
@@ -159,6 +162,32 @@ RunResult run_pare(const std::vector<std::string>& args) {
     return result;
 }
 
+nlohmann::json parse_report(const RunResult& run) {
+    INFO("stderr: " << run.err);
+    REQUIRE(run.code == 0);
+    nlohmann::json report = nlohmann::json::parse(run.out);
+    const auto violations = schema_violations(report_schema(), report);
+    for (const auto& violation : violations) MESSAGE("schema: " << violation);
+    CHECK(violations.empty());
+    return report;
+}
+
+void check_one_error_line(const RunResult& run, int code) {
+    INFO("stderr: " << run.err);
+    CHECK(run.code == code);
+    CHECK(run.out.empty());
+    const auto err = lines(run.err);
+    REQUIRE(err.size() == 1);
+    CHECK(err[0].rfind("pare: error: ", 0) == 0);
+}
+
+std::string temp_file(const std::string& name) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("pare_cli_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    return (dir / name).string();
+}
+
 std::vector<std::string> lines(const std::string& text) {
     std::vector<std::string> result;
     std::istringstream stream(text);
@@ -166,15 +195,9 @@ std::vector<std::string> lines(const std::string& text) {
     return result;
 }
 
-std::string source_path(const std::string& relative) {
-    return std::string(PARE_SOURCE_DIR) + "/" + relative;
-}
-std::string sample_path(const std::string& relative) {
-    return std::string(PARE_SAMPLE_DATA) + "/" + relative;
-}
-std::string fixture_path(const std::string& relative) {
-    return source_path("tests/fixtures/" + relative);
-}
+std::string source_path(const std::string& relative) { return std::string(PARE_SOURCE_DIR) + "/" + relative; }
+std::string sample_path(const std::string& relative) { return std::string(PARE_SAMPLE_DATA) + "/" + relative; }
+std::string fixture_path(const std::string& relative) { return source_path("tests/fixtures/" + relative); }
 
 std::vector<std::string> schema_violations(const nlohmann::json& schema, const nlohmann::json& value) {
     std::vector<std::string> errors;

@@ -17,6 +17,15 @@ struct RunResult {
 /// Runs the pare binary with `args` (no shell involved), stdin from /dev/null.
 RunResult run_pare(const std::vector<std::string>& args);
 
+/// The report a successful run printed on stdout, checked against docs/report-schema.json.
+nlohmann::json parse_report(const RunResult& run);
+
+/// Checks a failed run: exit `code`, nothing on stdout, one stderr line "pare: error: ...".
+void check_one_error_line(const RunResult& run, int code);
+
+/// A path named `name` in this test process's own temporary directory.
+std::string temp_file(const std::string& name);
+
 /// Lines of a text, without their newlines (a trailing newline does not start an empty line).
 std::vector<std::string> lines(const std::string& text);
 

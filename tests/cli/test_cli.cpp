@@ -17,38 +17,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-nlohmann::json parse_report(const RunResult& run) {
-    INFO("stderr: " << run.err);
-    REQUIRE(run.code == 0);
-    nlohmann::json report = nlohmann::json::parse(run.out);
-    const auto violations = schema_violations(report_schema(), report);
-    for (const auto& violation : violations) MESSAGE("schema: " << violation);
-    CHECK(violations.empty());
-    return report;
-}
-
-// One stderr line, "pare: error: ...", and nothing on stdout.
-void check_one_error_line(const RunResult& run, int code) {
-    INFO("stderr: " << run.err);
-    CHECK(run.code == code);
-    CHECK(run.out.empty());
-    const auto err = lines(run.err);
-    REQUIRE(err.size() == 1);
-    CHECK(err[0].rfind("pare: error: ", 0) == 0);
-}
-
-std::string temp_file(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / ("pare_cli_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    return (dir / name).string();
-}
-
-std::string model(const std::string& name) {
-    return fixture_path("models/" + name + ".onnx");
-}
-std::string data(const std::string& name) {
-    return fixture_path("data/" + name);
-}
+std::string model(const std::string& name) { return fixture_path("models/" + name + ".onnx"); }
+std::string data(const std::string& name) { return fixture_path("data/" + name); }
 
 // reference.json of the sample data, or null while the sample data is not there.
 nlohmann::json sample_reference() {
@@ -169,7 +139,7 @@ TEST_CASE("eval: labels that do not match the data's sample count exit 3") {
     // labels.npy has 10 labels, the test-data folder 5 samples.
     const RunResult run = run_pare({"eval", model("neg"), "--data", data("test_data"), "--labels", data("labels.npy")});
     check_one_error_line(run, 3);
-    CHECK(run.err.find("10 values") != std::string::npos);
+    CHECK(run.err.find("10 labels for the 5 samples") != std::string::npos);
 }
 
 TEST_CASE("eval --compare: identical outputs, different intermediates") {

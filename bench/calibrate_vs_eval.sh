@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Calibration's memory and speed against plain inference, on the full Fashion-MNIST test set (10,000 images, written
+# to BUILD/data by `make testdata`):
+#   bench/calibrate_vs_eval.sh [BUILD_DIR] [MODEL_DIR] [THREADS]
+# For each model: peak resident memory of `pare calibrate` on the first 512 samples and on all 10,000 (target: within
+# 10%, memory must not grow with the sample count), and the wall time of `pare calibrate` (all four range methods,
+# one pass) over `pare eval` on the same 10,000 samples at the same batch (target: at most 1.5x). Times and memory
+# come from each run's own report (timing.total_s, memory.peak_rss_bytes); each run is repeated REPEAT times and the
+# fastest kept.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../build}
+models=${2:-$here/../sample_data/fmnist}
+threads=${3:-2}
+MODELS=${MODELS:-"mlp cnn resnet mobilenet vit"}
+REPEAT=${REPEAT:-3}
+BATCH=${BATCH:-64}
+pare="$build/apps/pare/pare"
+data="$build/data/test_x.npy"
+[ -f "$data" ] || { echo "missing $data: run 'make testdata' first" >&2; exit 2; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Prints "seconds peak_rss_bytes" of a report.
+report_numbers() {
+    /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["timing"]["total_s"], r["memory"]["peak_rss_bytes"])' "$1"
+}
+
+# Runs a pare command REPEAT times; prints the fastest time and the largest peak memory seen.
+measure() {
+    local best_s="" peak=0 s rss
+    for _ in $(seq "$REPEAT"); do
+        "$pare" --threads "$threads" --quiet --report "$work/r.json" "$@" > /dev/null
+        read -r s rss < <(report_numbers "$work/r.json")
+        if [ -z "$best_s" ] || (($(echo "$s < $best_s" | bc -l))); then best_s=$s; fi
+        ((rss > peak)) && peak=$rss
+    done
+    echo "$best_s $peak"
+}
+
+printf "%-10s %14s %14s %9s %10s %12s %9s\n" model rss_512_MiB rss_10k_MiB rss_ratio eval_10k_s calib_10k_s time_ratio
+for m in $MODELS; do
+    model="$models/$m.onnx"
+    read -r _ rss_small < <(measure calibrate "$model" --data "$data" --batch "$BATCH" --samples 512 -o "$work/t.json")
+    read -r calib_s rss_all < <(measure calibrate "$model" --data "$data" --batch "$BATCH" -o "$work/t.json")
+    read -r eval_s _ < <(measure eval "$model" --data "$data" --batch "$BATCH")
+    printf "%-10s %14.1f %14.1f %9.3f %10.2f %12.2f %9.2f\n" "$m" "$(echo "$rss_small / 1048576" | bc -l)" \
+        "$(echo "$rss_all / 1048576" | bc -l)" "$(echo "$rss_all / $rss_small" | bc -l)" "$eval_s" "$calib_s" \
+        "$(echo "$calib_s / $eval_s" | bc -l)"
+done

@@ -1,0 +1,265 @@
+#include "quantize/local_error.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include "core/log.h"
+#include "report/model_runner.h"
+
+namespace pare {
+
+namespace {
+
+bool is_op(const Node& node, const char* op) { return node.is_onnx_domain() && node.op_type() == op; }
+
+// Copies the nodes that compute one layer's measured value in the quantized graph into `dst` (the float graph),
+// under fresh names. Upstream of the compute node only constants and activation Q -> DQ pairs are copied: a pair's
+// QuantizeLinear then reads the float model's own value of that activation.
+class LayerCopier {
+public:
+    LayerCopier(const Graph& quantized, Graph& dst, int compute, const std::string& prefix)
+        : src_(quantized), dst_(dst), compute_(compute), prefix_(prefix) {}
+
+    /// dst name of quantized value `name` downstream of (or at) the compute node's output, or nullopt when the
+    /// pattern is not one this copier knows.
+    std::optional<std::string> copy_output(const std::string& name) {
+        const int p = src_.producer(name);
+        if (p < 0) return std::nullopt;
+        const Node& node = src_.nodes[p];
+        if (p == compute_) {
+            std::vector<std::string> inputs;
+            for (const auto& input : node.proto.input()) {
+                auto copied = copy_input(input);
+                if (!copied) return std::nullopt;
+                inputs.push_back(*copied);
+            }
+            return add_copy(node, inputs, name);
+        }
+        const bool chain = is_op(node, "QuantizeLinear") || is_op(node, "DequantizeLinear") || is_op(node, "Relu") ||
+                           is_op(node, "Clip");
+        if (!chain || node.num_outputs() != 1) return std::nullopt;
+        std::vector<std::string> inputs;
+        for (int i = 0; i < node.num_inputs(); ++i) {
+            auto copied = i == 0 ? copy_output(node.input(0)) : copy_constant_cone(node.input(i));
+            if (!copied) return std::nullopt;
+            inputs.push_back(*copied);
+        }
+        return add_copy(node, inputs, name);
+    }
+
+private:
+    // An input of the compute node: a constant (cone), or DQ(Q(activation)).
+    std::optional<std::string> copy_input(const std::string& name) {
+        if (name.empty()) return name;
+        if (auto constant = copy_constant_cone(name)) return constant;
+        const int dq = src_.producer(name);
+        if (dq < 0 || !is_op(src_.nodes[dq], "DequantizeLinear")) return std::nullopt;
+        const int q = src_.producer(src_.nodes[dq].input(0));
+        if (q < 0 || !is_op(src_.nodes[q], "QuantizeLinear")) return std::nullopt;
+        // Intermediate activations keep their float name on the DequantizeLinear output; graph inputs are read by
+        // the QuantizeLinear under their own name.
+        std::string source = name;
+        if (!defined_in_float(source)) source = src_.nodes[q].input(0);
+        if (!defined_in_float(source)) return std::nullopt;
+        std::vector<std::string> q_inputs = {source}, dq_inputs;
+        for (int i = 1; i < src_.nodes[q].num_inputs(); ++i) {
+            auto copied = copy_constant_cone(src_.nodes[q].input(i));
+            if (!copied) return std::nullopt;
+            q_inputs.push_back(*copied);
+        }
+        dq_inputs.push_back(add_copy(src_.nodes[q], q_inputs, src_.nodes[q].output(0)));
+        for (int i = 1; i < src_.nodes[dq].num_inputs(); ++i) {
+            auto copied = copy_constant_cone(src_.nodes[dq].input(i));
+            if (!copied) return std::nullopt;
+            dq_inputs.push_back(*copied);
+        }
+        return add_copy(src_.nodes[dq], dq_inputs, name);
+    }
+
+    // A value computed from constants only (a weight behind DequantizeLinear), copied whole; nullopt otherwise.
+    std::optional<std::string> copy_constant_cone(const std::string& name) {
+        if (name.empty()) return name;
+        if (auto it = copied_.find(name); it != copied_.end()) return it->second;
+        if (!is_constant_cone(name)) return std::nullopt;
+        if (src_.find_initializer(name)) {
+            const std::string copy = dst_.unique_name(prefix_ + name);
+            dst_.set_initializer(copy, *src_.constant(name));
+            return copied_[name] = copy;
+        }
+        const int p = src_.producer(name);
+        if (p < 0 || p == compute_) return std::nullopt;
+        std::vector<std::string> inputs;
+        for (const auto& input : src_.nodes[p].proto.input()) {
+            auto copied = copy_constant_cone(input);
+            if (!copied) return std::nullopt;
+            inputs.push_back(*copied);
+        }
+        return add_copy(src_.nodes[p], inputs, name);
+    }
+
+    bool is_constant_cone(const std::string& name) {
+        if (auto it = constant_.find(name); it != constant_.end()) return it->second;
+        bool constant = src_.find_initializer(name) != nullptr;
+        const int p = constant ? -1 : src_.producer(name);
+        if (p >= 0 && p != compute_) {
+            constant = true;
+            for (const auto& input : src_.nodes[p].proto.input())
+                constant = constant && (input.empty() || is_constant_cone(input));
+        }
+        return constant_[name] = constant;
+    }
+
+    bool defined_in_float(const std::string& name) const {
+        const auto inputs = dst_.input_names();
+        return dst_.producer(name) >= 0 || std::find(inputs.begin(), inputs.end(), name) != inputs.end();
+    }
+
+    // Appends a copy of `node` reading `inputs`; returns the copy's name for the node's output `wanted`.
+    std::string add_copy(const Node& node, const std::vector<std::string>& inputs, const std::string& wanted) {
+        Node copy = node;
+        copy.proto.set_name(dst_.unique_name(prefix_ + node.name()));
+        for (size_t i = 0; i < inputs.size(); ++i) copy.proto.set_input(static_cast<int>(i), inputs[i]);
+        std::string result;
+        for (auto& output : *copy.proto.mutable_output()) {
+            if (output.empty()) continue;
+            const std::string original = output;
+            output = dst_.unique_name(prefix_ + original);
+            copied_[original] = output;
+            if (original == wanted) result = output;
+        }
+        dst_.insert_node(dst_.nodes.size(), std::move(copy));
+        return result;
+    }
+
+    const Graph& src_;
+    Graph& dst_;
+    int compute_;
+    std::string prefix_;
+    std::map<std::string, std::string> copied_;  // quantized-graph name -> dst name
+    std::map<std::string, bool> constant_;       // whether a quantized-graph value is computed from constants only
+};
+
+int node_index(const Graph& graph, const std::string& name) {
+    for (size_t i = 0; i < graph.nodes.size(); ++i) {
+        if (graph.nodes[i].name() == name) return static_cast<int>(i);
+    }
+    return -1;
+}
+
+// Appends a copy of every node of `quantized` under `prefix`, reading the same graph inputs; returns the copy's name
+// of each value.
+std::map<std::string, std::string> append_model_copy(const Graph& quantized, Graph& dst, const std::string& prefix) {
+    std::map<std::string, std::string> names;
+    for (const auto& input : quantized.input_names()) names[input] = input;
+    for (const auto& init : quantized.initializers) {
+        names[init.name()] = dst.unique_name(prefix + init.name());
+        dst.set_initializer(names[init.name()], init.value);
+    }
+    for (const Node& node : quantized.nodes) {
+        Node copy = node;
+        copy.proto.set_name(prefix + node.name());
+        for (auto& input : *copy.proto.mutable_input()) {
+            if (!input.empty()) input = names.at(input);
+        }
+        for (auto& output : *copy.proto.mutable_output()) {
+            if (output.empty()) continue;
+            names[output] = dst.unique_name(prefix + output);
+            output = names[output];
+        }
+        dst.insert_node(dst.nodes.size(), std::move(copy));
+    }
+    return names;
+}
+
+// Adds one batch of every probe's observed values to its error.
+Status add_batch(const std::map<std::string, Tensor>& values, int64_t rows, const std::vector<LocalProbe>& probes,
+                 std::vector<ErrorStats>& errors) {
+    for (size_t i = 0; i < probes.size(); ++i) {
+        auto reference = values.find(probes[i].reference);
+        auto local = values.find(probes[i].local);
+        if (reference == values.end() || local == values.end()) continue;
+        Tensor expected = reference->second, got = local->second;
+        // A fixed-batch model pads the last batch: compare only the real samples.
+        if (expected.rank() > 0 && expected.dim(0) > rows && got.shape() == expected.shape()) {
+            Shape shape = expected.shape();
+            shape[0] = rows;
+            expected = Tensor(expected.dtype(), shape, expected.buffer(), expected.offset());
+            got = Tensor(got.dtype(), shape, got.buffer(), got.offset());
+        }
+        PARE_RETURN_IF_ERROR(errors[i].add(expected, got).with_context("layer '" + probes[i].layer + "'"));
+    }
+    return Status();
+}
+
+}  // namespace
+
+LocalErrorGraph build_local_error_graph(const Model& float_model, const Model& quantized,
+                                        const std::vector<QuantizedLayer>& layers, bool cumulative) {
+    LocalErrorGraph result;
+    result.model = float_model;
+    Graph& graph = result.model.graph;
+    for (const QuantizedLayer& layer : layers) {
+        // The value the written model carries under the float name: the dequantized output, or the layer's own.
+        const std::string measured = layer.output.empty() ? layer.node_output : layer.output;
+        const int compute = node_index(quantized.graph, layer.node);
+        if (compute < 0 || graph.producer(measured) < 0) {
+            log_warning("local error of layer '" + layer.node + "' not measured: it is not in the written model");
+            continue;
+        }
+        const size_t nodes = graph.nodes.size(), initializers = graph.initializers.size();
+        LayerCopier copier(quantized.graph, graph, compute, "pare_local/" + layer.node + "/");
+        const auto local = copier.copy_output(measured);
+        if (!local) {
+            // A pattern the copier does not know: drop what it appended.
+            graph.nodes.resize(nodes);
+            graph.initializers.resize(initializers);
+            log_warning("local error of layer '" + layer.node + "' not measured: its quantized form is not QDQ");
+            continue;
+        }
+        result.probes.push_back(LocalProbe{layer.node, measured, *local});
+    }
+    if (cumulative) {
+        const auto names = append_model_copy(quantized.graph, graph, "pare_cumulative/");
+        for (const QuantizedLayer& layer : layers) {
+            const std::string measured = layer.output.empty() ? layer.node_output : layer.output;
+            auto it = names.find(measured);
+            if (it != names.end() && graph.producer(measured) >= 0) {
+                result.cumulative.push_back(LocalProbe{layer.node, measured, it->second});
+            }
+        }
+    }
+    return result;
+}
+
+Result<LayerErrors> measure_local_errors(const LocalErrorGraph& graph, Dataset& dataset, int64_t batch,
+                                         const SessionOptions& options) {
+    LayerErrors errors;
+    errors.local.resize(graph.probes.size());
+    errors.cumulative.resize(graph.cumulative.size());
+    if (graph.probes.empty() && graph.cumulative.empty()) return errors;
+    SessionOptions observing = options;
+    for (const auto* probes : {&graph.probes, &graph.cumulative}) {
+        for (const auto& probe : *probes) {
+            observing.observed.insert(probe.reference);
+            observing.observed.insert(probe.local);
+        }
+    }
+    ModelRunner runner(graph.model, observing, "local error graph");
+    std::map<std::string, Tensor> values;
+    runner.set_observer([&](const std::string& name, const Tensor& value) { values[name] = value.clone(); });
+    if (runner.fixed_batch()) batch = runner.fixed_batch();
+    PARE_RETURN_IF_ERROR(dataset.for_each_batch(batch, [&](int64_t, const std::vector<Tensor>& inputs) -> Status {
+        values.clear();
+        PARE_RETURN_IF_ERROR(runner.run(inputs).status());
+        const int64_t rows = inputs[0].dim(0);
+        for (const auto& [probes, stats] :
+             {std::make_pair(&graph.probes, &errors.local), std::make_pair(&graph.cumulative, &errors.cumulative)}) {
+            PARE_RETURN_IF_ERROR(add_batch(values, rows, *probes, *stats));
+        }
+        return Status();
+    }));
+    return errors;
+}
+
+}  // namespace pare
