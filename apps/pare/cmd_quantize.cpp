@@ -59,6 +59,11 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
                                       const LoadedModel& loaded, const SessionOptions& session, Model& model) {
     if (options.data.empty() == options.table.empty()) return usage_error("give exactly one of --data and --table");
     PARE_ASSIGN_OR_RETURN(RangeMethod method, parse_range_method(options.calibration));
+    PARE_ASSIGN_OR_RETURN(QdqSpec spec, qdq_spec(options, model));
+    if (options.format == "qoperator" && dtype_bits(spec.activation_dtype) != 8) {
+        return unsupported("--format qoperator needs 8-bit activations (QLinearConv/QLinearMatMul take no others)");
+    }
+
     // Activation statistics: from a table made for this very model file, or from one pass over the data.
     CalibrationTable table;
     const auto calibration_started = Clock::now();
@@ -103,7 +108,7 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
                       {"calibration_source", options.table.empty() ? options.data : options.table},
                       {"exclude", options.exclude},
                       {"format", options.format},
-                      {"qdq_domain", spec.qdq_domain.empty() ? "ai.onnx" : spec.qdq_domain},
+                      {"qdq_domain", spec.qdq_domain.empty() ? std::string("ai.onnx") : spec.qdq_domain},
                       {"batch", options.batch},
                       {"seed", global.seed}};
     outcome.quantization = {{"layers", outcome.layers.size()}, {"calibration_samples", table.samples}};
