@@ -107,7 +107,7 @@ TEST_CASE("calibrate: ranges for every activation under all four methods, identi
     }
 }
 
-TEST_CASE("calibrate: the same data and seed write a byte-identical table; --samples limits, --shuffle picks") {
+TEST_CASE("calibrate: the same data and seed write a byte-identical table, --samples limits and --shuffle picks") {
     if (!have_sample_data()) return;
     auto table = [](const std::vector<std::string>& extra) {
         const std::string path = temp_file("calib_det.json");
@@ -126,7 +126,7 @@ TEST_CASE("calibrate: the same data and seed write a byte-identical table; --sam
     CHECK(nlohmann::json::parse(shuffled)["tensors"] != first["tensors"]);
 }
 
-TEST_CASE("calibrate on an image list; NaN in the data is an error naming the tensor") {
+TEST_CASE("calibrate on an image list, and NaN in the data is an error naming the tensor") {
     if (!have_sample_data()) return;
     const std::string path = temp_file("calib_images.json");
     const RunResult run = run_pare(concat({"calibrate", sample_path("fmnist/cnn.onnx"), "--data",

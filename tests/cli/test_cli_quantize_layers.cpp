@@ -2,8 +2,6 @@
 // and of --format qoperator.
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <filesystem>
 
 #include "../unit/fragile_model.h"
@@ -14,36 +12,17 @@
 using namespace pare_cli;
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string temp_path(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / ("pare_cli_layers_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    return (dir / name).string();
-}
-
-nlohmann::json valid_report(const RunResult& run) {
-    INFO("stderr: " << run.err);
-    REQUIRE(run.code == 0);
-    nlohmann::json report = nlohmann::json::parse(run.out);
-    const auto violations = schema_violations(report_schema(), report);
-    for (const auto& violation : violations) MESSAGE("schema: " << violation);
-    CHECK(violations.empty());
-    return report;
-}
-
-}  // namespace
 
 TEST_CASE("quantize: the fragile layer heads the layer table with the lowest local SQNR") {
-    const std::string model = temp_path("fragile.onnx"), data = temp_path("fragile_x.npy");
+    const std::string model = temp_file("fragile.onnx"), data = temp_file("fragile_x.npy");
     REQUIRE(pare::save_model(pare_test::fragile_mlp_model(), model).ok());
     REQUIRE(pare::write_npy(data, pare_test::fragile_mlp_inputs(300)).ok());
     const std::vector<std::string> args = {
-        "quantize", model,         "-o", temp_path("fragile_q.onnx"), "--data", data, "--calibration",
+        "quantize", model,         "-o", temp_file("fragile_q.onnx"), "--data", data, "--calibration",
         "minmax",   "--eval-data", data};
     std::vector<std::string> with_report = args;
     with_report.insert(with_report.end(), {"--report", "-"});
-    const nlohmann::json report = valid_report(run_pare(with_report));
+    const nlohmann::json report = parse_report(run_pare(with_report));
     const auto& layers = report["layers"];
     REQUIRE(layers.size() == 3);
     CHECK(layers[0]["name"] == "layer_b");
@@ -81,7 +60,7 @@ TEST_CASE("quantize --format qoperator: QLinearConv / QLinearMatMul, accuracy of
         return;
     }
     auto quantize = [&](const std::string& format) {
-        return valid_report(run_pare({"quantize", cnn, "-o", temp_path("cnn_" + format + ".onnx"), "--data",
+        return parse_report(run_pare({"quantize", cnn, "-o", temp_file("cnn_" + format + ".onnx"), "--data",
                                       sample_path("fmnist/calib_x.npy"), "--format", format, "--eval-data",
                                       sample_path("fmnist/eval_x.npy"), "--labels", sample_path("fmnist/eval_y.npy"),
                                       "--limit", "500", "--report", "-"}));
@@ -93,7 +72,7 @@ TEST_CASE("quantize --format qoperator: QLinearConv / QLinearMatMul, accuracy of
     CHECK(qoperator["accuracy"]["agreement"].get<double>() >= 0.99);
     CHECK(std::abs(qoperator["accuracy"]["after"]["top1"].get<double>() -
                    qdq["accuracy"]["after"]["top1"].get<double>()) <= 0.005);
-    const pare::LoadedModel written = pare::load_model(temp_path("cnn_qoperator.onnx")).value();
+    const pare::LoadedModel written = pare::load_model(temp_file("cnn_qoperator.onnx")).value();
     int qlinear = 0;
     for (const auto& node : written.model.graph.nodes) {
         CHECK(node.is_onnx_domain());  // standard ops only
@@ -102,7 +81,7 @@ TEST_CASE("quantize --format qoperator: QLinearConv / QLinearMatMul, accuracy of
     CHECK(qlinear == 3);
     // Same decisions, same integer arithmetic: the two files' outputs agree.
     const nlohmann::json compared =
-        valid_report(run_pare({"eval", temp_path("cnn_qoperator.onnx"), "--compare", temp_path("cnn_qdq.onnx"),
+        parse_report(run_pare({"eval", temp_file("cnn_qoperator.onnx"), "--compare", temp_file("cnn_qdq.onnx"),
                                "--data", sample_path("fmnist/eval_x.npy"), "--limit", "500", "--report", "-"}));
     CHECK(compared["accuracy"]["agreement"].get<double>() >= 0.998);
 }

@@ -123,7 +123,7 @@ TEST_CASE("MSE keeps the full range when there are no outliers") {
     CHECK(mse.asymmetric.lo == doctest::Approx(-1.0).epsilon(0.01));
 }
 
-TEST_CASE("tensor stats: NaN names the tensor and sample; halves and settling are batch-size independent") {
+TEST_CASE("tensor stats: NaN names the tensor and sample, halves and settling are batch-size independent") {
     TensorStats stats("conv1", 1, 4);
     Tensor batch(DType::kF32, {2, 3});
     batch.data<float>()[4] = NAN;  // sample 1 of this batch

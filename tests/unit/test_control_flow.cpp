@@ -31,7 +31,7 @@ Tensor scalar_i64(int64_t value) {
 
 }  // namespace
 
-TEST_CASE("If picks a branch at run time; the branches read an outer-scope value") {
+TEST_CASE("If picks a branch at run time and the branches read an outer-scope value") {
     Graph g = make_graph({value_info("cond", DType::kBool, {}), value_info("x", DType::kF32, {3})},
                          {value_info("y", DType::kF32, {-1}, false)});
     g.nodes.push_back(if_node("cond", "y", "x"));

@@ -213,7 +213,7 @@ TEST_CASE("dataset: limits, and shape and dtype checks against the model name th
     CHECK(data.check_against({ints}).message().find("int64") != std::string::npos);
 }
 
-TEST_CASE("labels: int64 [N] and int32 [N, 1]; anything else is invalid input") {
+TEST_CASE("labels: int64 [N] and int32 [N, 1], anything else is invalid input") {
     const std::vector<int64_t> labels = read_labels(fixture("labels.npy")).value();
     CHECK(labels.size() == 10);
     CHECK(read_labels(fixture("labels_i32_col.npy")).value() == labels);

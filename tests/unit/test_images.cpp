@@ -227,7 +227,7 @@ TEST_CASE("images: a JPEG Huffman table with more than 256 codes is refused befo
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("images: damage past the header fails when read, naming the file; --skip-bad leaves it out") {
+TEST_CASE("images: damage past the header fails when read, naming the file, and --skip-bad leaves it out") {
     // bad/: a_good.png, b_truncated.png, d_truncated.bmp, e_good.png. The truncated files have whole headers.
     Result<Dataset> data = Dataset::open(images("bad"), {"image"});
     REQUIRE(data.ok());

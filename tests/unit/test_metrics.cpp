@@ -22,7 +22,7 @@ TEST_CASE("top_k: best first, ties to the lower index, NaN never wins") {
     CHECK(top_k(row, 5, 9).back() == 3);
 }
 
-TEST_CASE("score_rows: dim 0 is the sample, the rest are classes; non-float or rank-1 tensors are refused") {
+TEST_CASE("score_rows: dim 0 is the sample, the rest are classes, and non-float or rank-1 tensors are refused") {
     const ScoreRows rows = rows_of({1, 2, 3, 4, 5, 6, 7, 8}, {2, 2, 2});
     CHECK(rows.rows == 2);
     CHECK(rows.classes == 4);

@@ -33,7 +33,7 @@ TEST_CASE("QuantizeLinear opset 21: blocked int4 from output_dtype, no zero poin
     CHECK(integers((*y)[0]) == std::vector<int64_t>{-2, 4, 2, 7, 7, 0, 0, -4});
 }
 
-TEST_CASE("QuantizeLinear per axis to uint16 with a negative axis; int16 saturation") {
+TEST_CASE("QuantizeLinear per axis to uint16 with a negative axis, and int16 saturation") {
     Graph g = make_graph({value_info("x", DType::kF32, {2, 3})}, {value_info("y", DType::kU16, {2, 3})});
     g.set_initializer("scale", tensor_from_vector<float>({1.0f, 0.5f, 0.001f}, {3}));
     g.set_initializer("zp", tensor_from_vector<uint16_t>({0, 1000, 65000}, {3}));

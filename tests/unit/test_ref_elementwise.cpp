@@ -225,7 +225,7 @@ TEST_CASE("TopK breaks ties by lower index and ranks NaN highest") {
     CHECK(too_many.status().code() == ErrorCode::kInvalidInput);
 }
 
-TEST_CASE("NaN propagates through Max, Min and ReduceMax; ArgMax and ArgMin pick the first NaN") {
+TEST_CASE("NaN propagates through Max, Min and ReduceMax, and ArgMax and ArgMin pick the first NaN") {
     const Tensor a = tensor_from_vector<float>({kNaN, 1, 2}, {3});
     const Tensor b = tensor_from_vector<float>({1, kNaN, 3}, {3});
     for (const char* op : {"Max", "Min"}) {
