@@ -78,8 +78,8 @@ std::optional<LayerPlan> plan_layer(const Graph& graph, const Node& node) {
             // [M] -> [M, 1, ..., 1], to broadcast over the spatial axes of the [N, M, ...] output.
             Shape shape(static_cast<size_t>(weight->rank() - 1), 1);
             shape[0] = weight->dim(0);
-            plan.bias = tensor_from_vector(std::vector<float>(bias->data<float>(), bias->data<float>() + bias->numel()),
-                                           shape);
+            plan.bias =
+                tensor_from_vector(std::vector<float>(bias->data<float>(), bias->data<float>() + bias->numel()), shape);
         }
     } else {
         return std::nullopt;
@@ -153,14 +153,16 @@ private:
         nodes.push_back(std::move(cast));
 
         const std::string scale = graph_.unique_name(base + "_scale");
-        nodes.push_back(make_node("Mul", {x[1], add_initializer(graph_, layer.weight + "_scale", weight_scales(plan, layer))},
+        nodes.push_back(make_node("Mul",
+                                  {x[1], add_initializer(graph_, layer.weight + "_scale", weight_scales(plan, layer))},
                                   {scale}, graph_.unique_name(base + "_scale_Mul")));
         const bool has_bias = plan.bias.has_value() || !plan.bias_value.empty();
         const std::string product = has_bias ? graph_.unique_name(base + "_unbiased") : node.output(0);
         nodes.push_back(make_node("Mul", {as_float, scale}, {product}, graph_.unique_name(base + "_Mul")));
         if (has_bias) {
             const std::string bias = plan.bias ? add_initializer(graph_, base + "_bias", *plan.bias) : plan.bias_value;
-            nodes.push_back(make_node("Add", {product, bias}, {node.output(0)}, graph_.unique_name(base + "_bias_Add")));
+            nodes.push_back(
+                make_node("Add", {product, bias}, {node.output(0)}, graph_.unique_name(base + "_bias_Add")));
         }
         return layer;
     }

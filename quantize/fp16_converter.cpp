@@ -13,11 +13,27 @@ namespace {
 
 // Ops whose output types come from attributes (or that are integer or quantization ops, or run subgraphs): never
 // converted, whatever the keep list says.
-const std::set<std::string> kTypedOps = {
-    "Cast",          "CastLike",        "Constant",       "ConstantOfShape",       "EyeLike",       "RandomNormal",
-    "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",        "Bernoulli",     "QuantizeLinear",
-    "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "ConvInteger", "QLinearConv", "QLinearMatMul",
-    "If",            "Loop",            "Scan"};
+const std::set<std::string> kTypedOps = {"Cast",
+                                         "CastLike",
+                                         "Constant",
+                                         "ConstantOfShape",
+                                         "EyeLike",
+                                         "RandomNormal",
+                                         "RandomUniform",
+                                         "RandomNormalLike",
+                                         "RandomUniformLike",
+                                         "Multinomial",
+                                         "Bernoulli",
+                                         "QuantizeLinear",
+                                         "DequantizeLinear",
+                                         "DynamicQuantizeLinear",
+                                         "MatMulInteger",
+                                         "ConvInteger",
+                                         "QLinearConv",
+                                         "QLinearMatMul",
+                                         "If",
+                                         "Loop",
+                                         "Scan"};
 const std::set<std::string> kComputeOps = {"Conv", "ConvTranspose", "Gemm", "MatMul"};
 constexpr float kF16Max = 65504.0f;
 
@@ -201,8 +217,8 @@ private:
 }  // namespace
 
 const std::set<std::string>& default_fp32_ops() {
-    static const std::set<std::string> ops = {"CumSum", "Max", "Min", "NonMaxSuppression", "Range", "Resize",
-                                              "RoiAlign", "TopK", "Upsample"};
+    static const std::set<std::string> ops = {"CumSum", "Max",      "Min",  "NonMaxSuppression", "Range",
+                                              "Resize", "RoiAlign", "TopK", "Upsample"};
     return ops;
 }
 

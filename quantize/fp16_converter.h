@@ -19,16 +19,16 @@ const std::set<std::string>& default_fp32_ops();
 
 struct Fp16Spec {
     std::set<std::string> keep_fp32_ops = default_fp32_ops();  // op types left in float32
-    std::set<std::string> excluded_nodes;                        // node names left in float32
+    std::set<std::string> excluded_nodes;                      // node names left in float32
 };
 
 struct Fp16Conversion {
     /// The Conv/ConvTranspose/Gemm/MatMul nodes now computing in float16 with a float16 weight, in graph order.
     std::vector<QuantizedLayer> layers;
     int64_t nodes_fp16 = 0;
-    int64_t nodes_fp32 = 0;     // nodes with float32 tensors left in float32
-    int64_t casts = 0;          // Cast nodes inserted
-    int64_t clamped_values = 0; // weight values beyond float16's range, clamped to +-65504
+    int64_t nodes_fp32 = 0;      // nodes with float32 tensors left in float32
+    int64_t casts = 0;           // Cast nodes inserted
+    int64_t clamped_values = 0;  // weight values beyond float16's range, clamped to +-65504
 };
 
 /// Rewrites `graph` in place. `types` are the float32 model's value types (onnx/shape_inference.h): a node is

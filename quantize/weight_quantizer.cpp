@@ -13,7 +13,8 @@ std::optional<Tensor> float_constant(const Graph& graph, const std::string& name
     if (producer < 0) return std::nullopt;
     const Node& node = graph.nodes[producer];
     if (node.is_onnx_domain() && (node.op_type() == "Cast" || node.op_type() == "Identity")) {
-        if (node.op_type() == "Cast" && node.attr_int("to", 0) != static_cast<int64_t>(DType::kF32)) return std::nullopt;
+        if (node.op_type() == "Cast" && node.attr_int("to", 0) != static_cast<int64_t>(DType::kF32))
+            return std::nullopt;
         return float_constant(graph, node.input(0));
     }
     return std::nullopt;

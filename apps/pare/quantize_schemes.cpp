@@ -36,8 +36,7 @@ Result<SchemeOutcome> apply_fp16(const QuantizeOptions& options, Model& model) {
     Fp16Spec spec;
     for (const auto& op : options.keep_fp32) spec.keep_fp32_ops.insert(op);
     PARE_ASSIGN_OR_RETURN(spec.excluded_nodes, excluded_nodes(model.graph, options.exclude));
-    PARE_ASSIGN_OR_RETURN(Fp16Conversion conversion,
-                          convert_to_fp16(model.graph, infer_value_types(model), spec));
+    PARE_ASSIGN_OR_RETURN(Fp16Conversion conversion, convert_to_fp16(model.graph, infer_value_types(model), spec));
     SchemeOutcome outcome;
     outcome.layers = std::move(conversion.layers);
     outcome.config = {{"scheme", "fp16"},

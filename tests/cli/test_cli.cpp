@@ -295,7 +295,7 @@ TEST_CASE("quantize --scheme dynamic, fp16, int16: quality targets on the sample
     }
 }
 
-TEST_CASE("quantize: each scheme writes byte-identical models twice; unknown schemes and misplaced data exit 2") {
+TEST_CASE("quantize: each scheme writes byte-identical models twice, unknown schemes and misplaced data exit 2") {
     const std::string cnn = sample_path("fmnist/cnn.onnx");
     if (!fs::exists(cnn)) {
         MESSAGE("sample_data/fmnist/cnn.onnx is missing: skipped");
