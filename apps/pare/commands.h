@@ -66,7 +66,7 @@ struct QuantizeOptions {
     std::string activations = "u8";  // u8 (asymmetric) or s8-symmetric
     int activation_bits = 8;
     std::string weights = "per-channel";
-    std::string calibration = "percentile";
+    std::string calibration = "percentile";  // smallest worst top-1 drop on the samples: bench/calibration_methods.sh
     double percentile = 99.999;
     std::vector<std::string> exclude;  // node names, op types or regular expressions over node names
     std::string format = "qdq";        // qdq or qoperator (QLinearConv / QLinearMatMul)

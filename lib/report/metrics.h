@@ -68,6 +68,9 @@ class ErrorStats {
     double mean_abs_error() const { return elements_ ? sum_abs_ / elements_ : 0.0; }
 
   private:
+    template <typename T>
+    void accumulate(const T* reference, const T* test, int64_t count);
+
     int64_t elements_ = 0;
     double signal_ = 0, noise_ = 0, dot_ = 0, test_energy_ = 0, max_abs_ = 0, sum_abs_ = 0;
 };
