@@ -123,7 +123,6 @@ int main(int argc, char** argv) {
     quantize_cmd->add_option("--scheme", quantize.scheme,
                              "int8, int16 (static, calibrated), dynamic (int8 weights, activation scales at run time) "
                              "or fp16 (float16 weights and activations); dynamic and fp16 take no --data/--table")
-        ->check(CLI::IsMember({"int8", "int16", "dynamic", "fp16"}))
         ->capture_default_str();
     quantize_cmd->add_option("--activations", quantize.activations, "u8 (asymmetric) or s8-symmetric")
         ->capture_default_str();
