@@ -6,7 +6,7 @@
 #include "core/log.h"
 #include "graph/passes.h"
 #include "ops/quantize_math.h"
-#include "quantize/weights.h"
+#include "quantize/weight_quantizer.h"
 
 namespace pare {
 
@@ -206,21 +206,9 @@ private:
         std::vector<float> scales;
         for (const auto& p : layer.weight_params) scales.push_back(p.scale);
 
-        const float* src = weight->data<float>();
-        const QuantRange levels = quant_range(spec_.weight_dtype);
-        int64_t inner = 1;
-        for (int64_t a = axis + 1; vector && a < weight->rank(); ++a) inner *= weight->dim(a);
-        const int64_t channels = vector ? weight->dim(axis) : 1;
-        Tensor values(DType::kF64, weight->shape()), dequantized_values(DType::kF64, weight->shape());
-        for (int64_t i = 0; i < weight->numel(); ++i) {
-            const QuantParams& p = layer.weight_params[vector ? (i / inner) % channels : 0];
-            const int64_t q = quantize_value(src[i], p.scale, p.zero_point, levels);
-            values.data<double>()[i] = static_cast<double>(q);
-            // As DequantizeLinear computes it, in float32.
-            dequantized_values.data<double>()[i] = static_cast<double>(dequantize_value(q, p.scale, p.zero_point));
-        }
-        PARE_RETURN_IF_ERROR(layer.weight_error.add(*weight, dequantized_values));
-        const std::string q_name = add_scalar(weight_name + "_quantized", values.cast(spec_.weight_dtype));
+        const Tensor quantized = quantize_weight(*weight, layer.weight_params, axis, spec_.weight_dtype);
+        PARE_RETURN_IF_ERROR(layer.weight_error.add(*weight, dequantize_weight(quantized, layer.weight_params, axis)));
+        const std::string q_name = add_scalar(weight_name + "_quantized", quantized);
         const std::string scale_name = add_scalar(weight_name + "_scale", scale_tensor(scales, vector));
         const std::string zp_name = add_scalar(weight_name + "_zero_point",
                                                zero_point_tensor(spec_.weight_dtype, layer.weight_params, vector));

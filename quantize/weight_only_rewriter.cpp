@@ -11,7 +11,7 @@
 #include "quantize/int4_pack.h"
 #include "quantize/log_quant.h"
 #include "quantize/opset_upgrade.h"
-#include "quantize/weights.h"
+#include "quantize/weight_quantizer.h"
 
 namespace pare {
 

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "common.h"
+#include "quantize_schemes.h"
 #include "core/log.h"
 #include "graph/passes.h"
 #include "onnx/shape_inference.h"
@@ -29,16 +30,7 @@ Result<WeightOnlySpec> weight_only_spec(const QuantizeOptions& options, const Gr
     if (spec.scheme == WeightOnlyScheme::kLog && (spec.bits < 3 || spec.bits > 8)) {
         return usage_error("--bits must be 3 to 8 for --scheme log");
     }
-    for (const auto& pattern : options.exclude) {
-        bool matched = false;
-        for (const Node& node : graph.nodes) {
-            if (node.name() == pattern || node.op_type() == pattern) {
-                spec.excluded_nodes.insert(node.name());
-                matched = true;
-            }
-        }
-        if (!matched) log_warning("--exclude '" + pattern + "' matches no node name or op type");
-    }
+    PARE_ASSIGN_OR_RETURN(spec.excluded_nodes, excluded_nodes(graph, options.exclude));
     return spec;
 }
 
@@ -93,7 +85,7 @@ bool is_weight_only_scheme(const std::string& scheme) { return scheme == "int4" 
 Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOptions& global) {
     const auto started = Clock::now();
     if (!options.data.empty() || !options.table.empty()) {
-        log_warning("--scheme " + options.scheme + " quantizes weights only: --data and --table are not used");
+        return usage_error("--scheme " + options.scheme + " quantizes weights only: it takes no --data or --table");
     }
     if (!options.labels.empty() && options.eval_data.empty()) return usage_error("--labels needs --eval-data");
     PARE_RETURN_IF_ERROR(check_output_paths({{"-o", options.output}, {"--report", global.report_path}},

@@ -72,6 +72,7 @@ struct QuantizeOptions {
     double percentile = 99.999;
     std::vector<std::string> exclude;  // node names, op types or regular expressions over node names
     std::string format = "qdq";        // qdq or qoperator (QLinearConv / QLinearMatMul)
+    std::vector<std::string> keep_fp32;  // fp16: op types kept in float32 beside the default list
     std::string eval_data;
     std::string labels;
     int64_t batch = 64;

@@ -120,7 +120,11 @@ int main(int argc, char** argv) {
     quantize_cmd->add_option("--data", quantize.data,
                              "Calibration inputs (.npy, .npz, ONNX test-data folder, image folder or list)");
     quantize_cmd->add_option("--table", quantize.table, "Calibration table from pare calibrate (instead of --data)");
-    quantize_cmd->add_option("--scheme", quantize.scheme, "int8 or int16")->capture_default_str();
+    quantize_cmd->add_option("--scheme", quantize.scheme,
+                             "int8, int16 (static, calibrated), dynamic (int8 weights, activation scales at run time), "
+                             "fp16 (float16 weights and activations), int4 or log (weight-only); dynamic, fp16, int4 "
+                             "and log take no --data/--table")
+        ->capture_default_str();
     quantize_cmd->add_option("--block-size", quantize.block_size,
                              "--scheme int4 (weight-only): weights per scale along the reduction axis (0: per channel)")
         ->check(CLI::NonNegativeNumber)
@@ -145,6 +149,9 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"qdq", "qoperator"}))
         ->capture_default_str();
     quantize_cmd->add_option("--exclude", quantize.exclude, "Keep in float: node names, op types or regexes")
+        ->delimiter(',');
+    quantize_cmd->add_option("--keep-fp32", quantize.keep_fp32,
+                             "fp16: op types kept in float32 beside the default list (TopK, Resize, Range, CumSum...)")
         ->delimiter(',');
     quantize_cmd->add_option("--eval-data", quantize.eval_data, "Evaluation inputs: measure the written model");
     quantize_cmd->add_option("--labels", quantize.labels, "Labels of the evaluation data (top-1/top-5)");

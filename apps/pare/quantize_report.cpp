@@ -12,6 +12,26 @@ namespace {
 
 nlohmann::ordered_json params_json(const QuantParams& p) { return {{"scale", p.scale}, {"zero_point", p.zero_point}}; }
 
+// The parameter fields of a layer-table entry for `scheme` (see quantize_layers_json).
+nlohmann::ordered_json layer_params_json(const QuantizedLayer& layer, const std::string& scheme) {
+    nlohmann::ordered_json entry = nlohmann::ordered_json::object();
+    if (scheme == "fp16") {
+        entry["weight_dtype"] = dtype_onnx_name(DType::kF16);
+        return entry;
+    }
+    entry["input_params"] = scheme == "dynamic" ? nlohmann::ordered_json("dynamic") : params_json(layer.input_params);
+    if (!layer.weight_params.empty()) {
+        const auto [lo, hi] = std::minmax_element(layer.weight_params.begin(), layer.weight_params.end(),
+                                                  [](const auto& a, const auto& b) { return a.scale < b.scale; });
+        entry["weight_params"] = {{"dtype", dtype_onnx_name(DType::kI8)},
+                                  {"channels", layer.weight_params.size()},
+                                  {"scale_min", lo->scale},
+                                  {"scale_max", hi->scale},
+                                  {"zero_point", 0}};
+    }
+    return entry;
+}
+
 // SQNR of an error entry, or nullopt when absent or undefined.
 std::optional<double> sqnr_of(const nlohmann::ordered_json& layer, const char* key) {
     if (!layer.contains(key) || !layer[key]["sqnr_db"].is_number()) return std::nullopt;
@@ -32,7 +52,7 @@ std::string db_cell(const nlohmann::ordered_json& layer, const char* key) {
 
 }  // namespace
 
-nlohmann::ordered_json quantize_layers_json(const std::vector<QuantizedLayer>& layers,
+nlohmann::ordered_json quantize_layers_json(const std::vector<QuantizedLayer>& layers, const std::string& scheme,
                                             const nlohmann::ordered_json& measured, const LocalErrorGraph& graph,
                                             const LayerErrors& errors) {
     // The error of `layer` among a probe list's, when measured.
@@ -47,13 +67,13 @@ nlohmann::ordered_json quantize_layers_json(const std::vector<QuantizedLayer>& l
     for (const auto& layer : layers) {
         nlohmann::ordered_json entry = {{"name", layer.node},
                                         {"op_type", layer.op_type},
-                                        {"scheme", "int8"},
+                                        {"scheme", scheme},
                                         {"weight", layer.weight},
                                         {"weight_elements", layer.weight_elements},
-                                        {"input", layer.input},
-                                        {"input_params", params_json(layer.input_params)},
-                                        {"output", layer.output},
-                                        {"absorbed_activation", layer.absorbed_activation}};
+                                        {"input", layer.input}};
+        entry.update(layer_params_json(layer, scheme));
+        entry["output"] = layer.output;
+        entry["absorbed_activation"] = layer.absorbed_activation;
         if (layer.weight_error.elements()) entry["weight_error"] = error_stats_json(layer.weight_error);
         // Measured where the quantized model carries the layer's result under its float name: the dequantized
         // output when it is quantized, else the layer's own output.

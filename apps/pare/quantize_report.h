@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ostream>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -17,7 +18,9 @@ namespace pare {
 /// "activation_error"} of the per-layer comparison of the written model with the float model) and its local error
 /// (the layer alone quantized on float inputs). Damage is the local SQNR, else the cumulative one: the first entry is
 /// the layer that loses most by itself.
-nlohmann::ordered_json quantize_layers_json(const std::vector<QuantizedLayer>& layers,
+/// `scheme` sets the parameter fields: input_params (int8/int16: scale and zero point; dynamic: "dynamic"),
+/// weight_params (integer schemes: dtype, channels, scale range) or weight_dtype (fp16).
+nlohmann::ordered_json quantize_layers_json(const std::vector<QuantizedLayer>& layers, const std::string& scheme,
                                             const nlohmann::ordered_json& measured, const LocalErrorGraph& graph,
                                             const LayerErrors& errors);
 

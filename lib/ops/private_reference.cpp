@@ -7,6 +7,7 @@
 #include "graph/fused_ops.h"
 #include "ops/activation.h"
 #include "ops/kernel_util.h"
+#include "ops/ref/compute_type.h"
 #include "ops/register_kernels.h"
 #include "ops/registry.h"
 
@@ -52,6 +53,9 @@ void add_broadcast(const Tensor& a, const Tensor& b, Tensor& dst) {
         }
     }
 }
+
+// Output types the added input and the activation handle (computed in float32).
+bool is_epilogue_dtype(DType dtype) { return dtype == DType::kF32 || dtype == DType::kF16 || dtype == DType::kBF16; }
 
 class PrivateReferenceKernel : public Kernel {
 public:
@@ -99,8 +103,9 @@ public:
         if (channels_last_) outputs[0].shape = channels_last_shape(outputs[0].shape);
         has_added_ = added_ >= 0 && static_cast<int>(inputs.size()) > added_ && inputs[added_].present;
         if (has_added_) {
-            if (inputs[added_].dtype != DType::kF32 || outputs[0].dtype != DType::kF32) {
-                return unsupported(node_->describe() + ": the added input and the output must be float32");
+            if (!is_epilogue_dtype(outputs[0].dtype) || inputs[added_].dtype != outputs[0].dtype) {
+                return unsupported(node_->describe() + ": the added input and the output must be float32, float16 "
+                                   "or bfloat16 alike");
             }
             PARE_ASSIGN_OR_RETURN(outputs[0].shape, broadcast_shapes(outputs[0].shape, inputs[added_].shape));
         }
@@ -113,8 +118,8 @@ public:
             const float y_scale = static_cast<float>(inputs[6].value->element_as_double(0));
             const int64_t y_zero = inputs[7].value ? static_cast<int64_t>(inputs[7].value->element_as_double(0)) : 0;
             PARE_ASSIGN_OR_RETURN(clamp_, quantized_activation_clamp(activation_, y_scale, y_zero, lo, hi));
-        } else if (activation_.kind != ActivationKind::kNone && outputs[0].dtype != DType::kF32) {
-            return unsupported(node_->describe() + ": fused activations run on float32 outputs only");
+        } else if (activation_.kind != ActivationKind::kNone && !is_epilogue_dtype(outputs[0].dtype)) {
+            return unsupported(node_->describe() + ": fused activations run on float32, float16 or bfloat16 outputs");
         }
         return Status();
     }
@@ -139,16 +144,22 @@ public:
             move_channels(result, last, true);
             result = last;
         }
+        const bool float_epilogue = has_added_ || (!quantized_ && activation_.kind != ActivationKind::kNone);
+        if (!float_epilogue) {
+            if (!direct) std::memcpy(dst.raw(), result.raw(), dst.nbytes());
+            if (quantized_) clamp_quantized(dst);
+            return Status();
+        }
+        // The added input and the activation in float32: float16 and bfloat16 results are rounded once, at the end.
+        Tensor wide = compute_buffer(dst);
         if (has_added_) {
-            add_broadcast(result, inputs[added_], dst);
-        } else if (!direct) {
-            std::memcpy(dst.raw(), result.raw(), dst.nbytes());
+            add_broadcast(widen(result), widen(inputs[added_]), wide);
+        } else {
+            const Tensor widened = widen(result);
+            if (widened.raw() != wide.raw()) std::memcpy(wide.raw(), widened.raw(), wide.nbytes());
         }
-        if (quantized_) {
-            clamp_quantized(dst);
-        } else if (activation_.kind != ActivationKind::kNone) {
-            apply_activation(activation_, dst.data<float>(), dst.numel());
-        }
+        if (activation_.kind != ActivationKind::kNone) apply_activation(activation_, wide.data<float>(), wide.numel());
+        narrow_into(wide, dst);
         return Status();
     }
 

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "cli_helpers.h"
 #include "core/file_io.h"
@@ -257,4 +258,69 @@ TEST_CASE("sample models: a model compared with itself agrees exactly, output an
         CAPTURE(layer["output"]);
         CHECK(layer["activation_error"]["max_abs_error"] == 0.0);
     }
+}
+
+TEST_CASE("quantize --scheme dynamic, fp16, int16: quality targets on the sample models, measured on the output") {
+    const nlohmann::json reference = sample_reference();
+    if (reference.is_null()) {
+        MESSAGE("sample_data/fmnist/reference.json is missing: skipped");
+        return;
+    }
+    // Largest top-1 drop (points, 2000 images) per scheme; dynamic is held to it on mlp and vit only.
+    const std::map<std::string, double> max_drop = {{"dynamic", 0.3}, {"fp16", 0.05}, {"int16", 0.05}};
+    for (const auto& [name, entry] : reference["models"].items()) {
+        for (const auto& [scheme, limit] : max_drop) {
+            CAPTURE(name);
+            CAPTURE(scheme);
+            const std::string output = temp_file(name + "_" + scheme + ".onnx");
+            std::vector<std::string> args = {"quantize", sample_path("fmnist/" + entry["file"].get<std::string>()),
+                                             "-o", output, "--scheme", scheme, "--eval-data",
+                                             sample_path("fmnist/eval_x.npy"), "--labels",
+                                             sample_path("fmnist/eval_y.npy"), "--report", "-", "--quiet"};
+            if (scheme == "int16") args.insert(args.end(), {"--data", sample_path("fmnist/calib_x.npy")});
+            const nlohmann::json report = parse_report(run_pare(args));
+            CHECK(report["config"]["scheme"] == scheme);
+            CHECK(report["accuracy"]["samples"] == 2000);
+            CHECK(report["output"]["bytes"] == static_cast<int64_t>(fs::file_size(output)));
+            CHECK(report["size"]["after_bytes"].get<double>() < report["size"]["before_bytes"].get<double>());
+            REQUIRE(!report["layers"].empty());
+            for (const auto& layer : report["layers"]) {
+                CHECK(layer["scheme"] == scheme);
+                if (scheme == "dynamic") CHECK(layer["input_params"] == "dynamic");
+                if (scheme != "fp16") CHECK(layer["weight_params"]["scale_max"].get<double>() > 0);
+            }
+            if (scheme == "dynamic" && name != "mlp" && name != "vit") continue;
+            CHECK(report["accuracy"]["top1_drop_points"].get<double>() <= limit);
+        }
+    }
+}
+
+TEST_CASE("quantize: each scheme writes byte-identical models twice, unknown schemes and misplaced data exit 2") {
+    const std::string cnn = sample_path("fmnist/cnn.onnx");
+    if (!fs::exists(cnn)) {
+        MESSAGE("sample_data/fmnist/cnn.onnx is missing: skipped");
+        return;
+    }
+    for (const std::string scheme : {"dynamic", "fp16", "int16", "int8"}) {
+        CAPTURE(scheme);
+        std::vector<std::string> files;
+        for (const std::string run : {"a", "b"}) {
+            files.push_back(temp_file("det_" + scheme + "_" + run + ".onnx"));
+            std::vector<std::string> args = {"quantize", cnn, "-o", files.back(), "--scheme", scheme, "--quiet"};
+            if (scheme == "int16" || scheme == "int8") {
+                args.insert(args.end(), {"--data", sample_path("fmnist/calib_x.npy")});
+            }
+            const RunResult result = run_pare(args);
+            INFO(result.err);
+            REQUIRE(result.code == 0);
+        }
+        CHECK(pare::read_file(files[0]).value() == pare::read_file(files[1]).value());
+    }
+    const std::string output = temp_file("refused.onnx");
+    CHECK(run_pare({"quantize", cnn, "-o", output, "--scheme", "int3"}).code == 2);
+    check_one_error_line(
+        run_pare({"quantize", cnn, "-o", output, "--scheme", "dynamic", "--data", sample_path("fmnist/calib_x.npy")}),
+        2);
+    check_one_error_line(run_pare({"quantize", cnn, "-o", output, "--scheme", "int16"}), 2);  // needs --data
+    CHECK(!fs::exists(output));
 }

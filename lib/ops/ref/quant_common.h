@@ -26,11 +26,13 @@ inline Tensor optional_input(const std::vector<Tensor>& inputs, size_t index) {
     return index < inputs.size() ? inputs[index] : Tensor();
 }
 
-/// Registers reference kernel K, built from the node alone, for an ai.onnx op.
+/// Registers reference kernel K, built from the node alone, for an op of `domain` ("" is ai.onnx).
 template <class K>
-void add_node_kernel(KernelRegistry& registry, const std::string& op) {
-    registry.add_reference(
-        op, [](const KernelContext& context) -> Result<KernelPtr> { return KernelPtr(new K(context.node)); });
+void add_node_kernel(KernelRegistry& registry, const std::string& op, const std::string& domain = "") {
+    registry.add(KernelEntry{domain, op, "reference", Backend::kCpu, kReferenceRank,
+                             [](const KernelContext& context) -> Result<KernelPtr> {
+                                 return KernelPtr(new K(context.node));
+                             }});
 }
 
 }  // namespace pare

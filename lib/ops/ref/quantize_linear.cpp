@@ -157,6 +157,10 @@ void register_quantize_linear_kernels(KernelRegistry& registry) {
     add_node_kernel<QuantizeLinearKernel>(registry, "QuantizeLinear");
     add_node_kernel<DequantizeLinearKernel>(registry, "DequantizeLinear");
     add_node_kernel<DynamicQuantizeLinearKernel>(registry, "DynamicQuantizeLinear");
+    // ONNX Runtime's contrib QuantizeLinear/DequantizeLinear: the same operators (axis attribute, 8- and 16-bit
+    // integers) for models below opset 21, whose ai.onnx versions lack 16-bit types.
+    add_node_kernel<QuantizeLinearKernel>(registry, "QuantizeLinear", "com.microsoft");
+    add_node_kernel<DequantizeLinearKernel>(registry, "DequantizeLinear", "com.microsoft");
 }
 
 }  // namespace pare

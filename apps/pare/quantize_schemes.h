@@ -1,0 +1,37 @@
+// The schemes of pare quantize that need no calibration (dynamic, fp16), and what every scheme shares: the scheme
+// names and the nodes --exclude names.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "graph/graph.h"
+#include "quantize/qdq_rewriter.h"
+
+namespace pare {
+
+/// What a scheme did to the model: the layers it changed, and the report's config and quantization sections.
+struct SchemeOutcome {
+    std::vector<QuantizedLayer> layers;
+    nlohmann::ordered_json config;
+    nlohmann::ordered_json quantization;
+    double calibration_seconds = 0.0;
+};
+
+/// True for the schemes that use activation statistics (int8, int16); false for dynamic and fp16. Unknown schemes
+/// are a usage error.
+Result<bool> scheme_needs_calibration(const std::string& scheme);
+
+/// Node names matched by --exclude entries: a node name, an op type, or a regular expression over node names.
+Result<std::set<std::string>> excluded_nodes(const Graph& graph, const std::vector<std::string>& patterns);
+
+/// Rewrites `model` with a scheme that needs no calibration: dynamic (DynamicQuantizeLinear + MatMulInteger /
+/// ConvInteger) or fp16 (float16 weights and activations, Casts at the borders).
+Result<SchemeOutcome> apply_calibration_free_scheme(const QuantizeOptions& options, const GlobalOptions& global,
+                                                    Model& model);
+
+}  // namespace pare
