@@ -49,8 +49,10 @@ Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const S
     }
     ModelRunner runner(model, observing, "calibration");
     PARE_RETURN_IF_ERROR(dataset.check_against(runner.input_types()));
-    // A model with a fixed batch dimension runs padded partial batches: observers then see only the real rows.
+    // The last, partial batch is padded to a full one (so memory peaks with the first batch and one session serves
+    // the run); observers then pass only the real rows on.
     const int64_t step = runner.fixed_batch() > 0 ? runner.fixed_batch() : config.batch;
+    runner.pad_batches_to(step);
 
     CalibrationTable table;
     table.samples = dataset.samples();
@@ -64,8 +66,7 @@ Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const S
             it = table.tensors.emplace(name, TensorStats(name, channel_axis, dataset.samples())).first;
         }
         Tensor rows = value;
-        if (runner.fixed_batch() > 0 && value.rank() > 0 && value.dim(0) == runner.fixed_batch() &&
-            batch_size < value.dim(0)) {
+        if (value.rank() > 0 && value.dim(0) == step && batch_size < step) {
             Shape shape = value.shape();
             shape[0] = batch_size;
             rows = Tensor(value.dtype(), shape, value.buffer(), value.offset());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "core/file_io.h"
 
@@ -9,7 +10,7 @@ namespace pare {
 
 namespace {
 
-constexpr const char* kSchema = "pare.calibration/1";
+constexpr const char* kSchema = "pare.calibration/2";
 
 bool unsettled(const TensorStats& stats) {
     const MinMax& a = stats.first_half();
@@ -21,30 +22,44 @@ bool unsettled(const TensorStats& stats) {
 
 nlohmann::ordered_json pair_json(double lo, double hi) { return nlohmann::ordered_json::array({lo, hi}); }
 
-// Runs of non-empty bins as [first_bin, count, count, ...]: most bins of an activation histogram are empty.
-nlohmann::ordered_json compact_counts(const Histogram& histogram) {
-    nlohmann::ordered_json runs = nlohmann::ordered_json::array();
+// Runs of non-empty bins as text, "first_bin:count,count,... first_bin:count,...": most bins of an activation
+// histogram are empty, and one string per tensor keeps the table's JSON tree small while it is written and read.
+std::string compact_counts(const Histogram& histogram) {
+    std::string runs;
     const auto& counts = histogram.counts();
     for (int b = 0; b < Histogram::kBins;) {
         if (!counts[b]) {
             ++b;
             continue;
         }
-        nlohmann::ordered_json run = nlohmann::ordered_json::array({b});
-        while (b < Histogram::kBins && counts[b]) run.push_back(counts[b++]);
-        runs.push_back(run);
+        runs += (runs.empty() ? "" : " ") + std::to_string(b) + ":";
+        for (bool first = true; b < Histogram::kBins && counts[b]; first = false) {
+            runs += (first ? "" : ",") + std::to_string(counts[b++]);
+        }
     }
     return runs;
 }
 
-Result<std::vector<uint64_t>> expand_counts(const nlohmann::json& runs) {
+Result<std::vector<uint64_t>> expand_counts(const std::string& runs) {
     std::vector<uint64_t> counts(Histogram::kBins, 0);
-    for (const auto& run : runs) {
-        if (!run.is_array() || run.empty()) return invalid_input("malformed histogram run");
-        int64_t bin = run[0].get<int64_t>();
-        for (size_t i = 1; i < run.size(); ++i, ++bin) {
-            if (bin < 0 || bin >= Histogram::kBins) return invalid_input("histogram bin out of range");
-            counts[static_cast<size_t>(bin)] = run[i].get<uint64_t>();
+    std::istringstream text(runs);
+    std::string run;
+    while (text >> run) {
+        const size_t colon = run.find(':');
+        if (colon == std::string::npos || colon == 0) return invalid_input("malformed histogram run '" + run + "'");
+        try {
+            int64_t bin = std::stoll(run.substr(0, colon));
+            std::istringstream values(run.substr(colon + 1));
+            std::string value;
+            while (std::getline(values, value, ',')) {
+                if (bin < 0 || bin >= Histogram::kBins) return invalid_input("histogram bin out of range");
+                if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) {
+                    return invalid_input("malformed histogram run '" + run + "'");
+                }
+                counts[static_cast<size_t>(bin++)] = std::stoull(value);
+            }
+        } catch (const std::exception&) {
+            return invalid_input("malformed histogram run '" + run + "'");
         }
     }
     return counts;
@@ -165,7 +180,7 @@ Result<CalibrationTable> CalibrationTable::from_json(const nlohmann::json& json)
             if (entry.contains("per_channel")) {
                 for (const auto& pair : entry["per_channel"]) channels.push_back(minmax_from(pair));
             }
-            PARE_ASSIGN_OR_RETURN(std::vector<uint64_t> counts, expand_counts(entry.at("histogram").at("runs")));
+            PARE_ASSIGN_OR_RETURN(std::vector<uint64_t> counts, expand_counts(entry.at("histogram").at("runs").get<std::string>()));
             const auto& diagnostics = entry.at("diagnostics");
             table.tensors.emplace(
                 name, TensorStats::restore(

@@ -1,5 +1,6 @@
 #include "common.h"
 
+#include <malloc.h>
 #include <omp.h>
 
 #include <cstdio>
@@ -12,6 +13,10 @@
 namespace pare {
 
 void apply_global_options(const GlobalOptions& global) {
+    // glibc raises its mmap threshold whenever a large block is freed, after which blocks of that size come from a
+    // heap that keeps growing with the mix of sizes: memory crept up with the number of batches. A fixed threshold at
+    // glibc's own ceiling makes the heap reach its steady state within the first batch.
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
     // oneDNN's CPU engine follows OpenMP's thread count.
     if (global.threads > 0) omp_set_num_threads(global.threads);
     set_progress_mode(parse_progress_mode(global.progress));

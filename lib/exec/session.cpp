@@ -302,10 +302,11 @@ void Session::plan_memory() {
             slots_[root].last_step = std::max(slots_[root].last_step, static_cast<int>(i));
         }
     }
-    // Values that escape (graph outputs, through aliases too) or are observed get their own memory.
+    // Values that escape (graph outputs, through aliases too) get their own memory. Observed values share the arena:
+    // observers see them right after they are computed and copy what they keep.
     std::vector<bool> escapes(slots_.size(), false);
     for (size_t s = 0; s < slots_.size(); ++s) {
-        if (!(slots_[s].is_output || slots_[s].observed)) continue;
+        if (!slots_[s].is_output) continue;
         escapes[s] = true;
         if (slots_[s].alias_root >= 0) escapes[slots_[s].alias_root] = true;
     }

@@ -74,12 +74,13 @@ Result<Session*> ModelRunner::session_for(const std::vector<Shape>& shapes) {
 Result<std::vector<Tensor>> ModelRunner::run(const std::vector<Tensor>& inputs) {
     if (inputs.empty() || inputs[0].rank() == 0) return invalid_input("a batch needs inputs with a sample dimension");
     const int64_t rows = inputs[0].dim(0);
-    const bool pad = fixed_batch_ > 0 && rows < fixed_batch_;
+    const int64_t target = fixed_batch_ > 0 ? fixed_batch_ : pad_to_;
+    const bool pad = rows < target;
     std::vector<Tensor> fed;
     std::vector<Shape> shapes;
     for (const Tensor& input : inputs) {
         if (pad) {
-            PARE_ASSIGN_OR_RETURN(Tensor padded, pad_rows(input, fixed_batch_));
+            PARE_ASSIGN_OR_RETURN(Tensor padded, pad_rows(input, target));
             fed.push_back(std::move(padded));
         } else {
             fed.push_back(input);
@@ -90,7 +91,7 @@ Result<std::vector<Tensor>> ModelRunner::run(const std::vector<Tensor>& inputs) 
     PARE_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, session->run(fed));
     if (pad) {
         for (Tensor& output : outputs) {
-            if (output.rank() > 0 && output.dim(0) == fixed_batch_) output = first_rows(output, rows);
+            if (output.rank() > 0 && output.dim(0) == target) output = first_rows(output, rows);
         }
     }
     return outputs;

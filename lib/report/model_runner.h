@@ -30,6 +30,10 @@ class ModelRunner {
 
     void set_observer(Observer observer);
 
+    /// Zero-pads partial batches to `rows` samples, as for a model with a fixed batch, so one session (one arena,
+    /// one set of primitives) serves every batch of a run. Outputs are trimmed back; observers see the padded rows.
+    void pad_batches_to(int64_t rows) { pad_to_ = rows; }
+
     /// Runs one batch (dim 0 of every input is the sample count). Compiles a session for new shapes first.
     Result<std::vector<Tensor>> run(const std::vector<Tensor>& inputs);
 
@@ -45,6 +49,7 @@ class ModelRunner {
     std::vector<std::string> input_names_;
     std::vector<ValueType> input_types_;
     int64_t fixed_batch_ = 0;
+    int64_t pad_to_ = 0;
     Observer observer_;
     std::map<std::vector<Shape>, std::unique_ptr<Session>> sessions_;
     double compile_seconds_ = 0;
