@@ -273,24 +273,32 @@ TEST_CASE("quantize --scheme dynamic, fp16, int16: quality targets on the sample
             CAPTURE(name);
             CAPTURE(scheme);
             const std::string output = temp_file(name + "_" + scheme + ".onnx");
-            std::vector<std::string> args = {"quantize", sample_path("fmnist/" + entry["file"].get<std::string>()),
-                                             "-o", output, "--scheme", scheme, "--eval-data",
-                                             sample_path("fmnist/eval_x.npy"), "--labels",
-                                             sample_path("fmnist/eval_y.npy"), "--report", "-", "--quiet"};
+            const std::string float_model = sample_path("fmnist/" + entry["file"].get<std::string>());
+            std::vector<std::string> args = {"quantize", float_model, "-o", output, "--scheme", scheme,
+                                             "--report", "-", "--quiet"};
             if (scheme == "int16") args.insert(args.end(), {"--data", sample_path("fmnist/calib_x.npy")});
             const nlohmann::json report = parse_report(run_pare(args));
             CHECK(report["config"]["scheme"] == scheme);
-            CHECK(report["accuracy"]["samples"] == 2000);
             CHECK(report["output"]["bytes"] == static_cast<int64_t>(fs::file_size(output)));
             CHECK(report["size"]["after_bytes"].get<double>() < report["size"]["before_bytes"].get<double>());
             REQUIRE(!report["layers"].empty());
             for (const auto& layer : report["layers"]) {
                 CHECK(layer["scheme"] == scheme);
                 if (scheme == "dynamic") CHECK(layer["input_params"] == "dynamic");
-                if (scheme != "fp16") CHECK(layer["weight_params"]["scale_max"].get<double>() > 0);
+                // Activation x activation products (vit's attention) have no weight.
+                if (scheme != "fp16" && !layer["weight"].get<std::string>().empty()) {
+                    CHECK(layer["weight_params"]["scale_max"].get<double>() > 0);
+                }
             }
             if (scheme == "dynamic" && name != "mlp" && name != "vit") continue;
-            CHECK(report["accuracy"]["top1_drop_points"].get<double>() <= limit);
+            // The written file against the float model, one pass each (quantize --eval-data would add the latency
+            // runs and the per-layer comparison, which these schemes' reference kernels make slow).
+            const nlohmann::json measured = parse_report(
+                run_pare({"eval", output, "--compare", float_model, "--data", sample_path("fmnist/eval_x.npy"),
+                          "--labels", sample_path("fmnist/eval_y.npy"), "--batch", "64", "--report", "-", "--quiet"}));
+            CHECK(measured["accuracy"]["samples"] == 2000);
+            // Drops are whole images (0.05 points each) computed in floating point: allow for its rounding.
+            CHECK(measured["accuracy"]["top1_drop_points"].get<double>() <= limit + 1e-9);
         }
     }
 }
