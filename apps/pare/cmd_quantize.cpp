@@ -8,14 +8,12 @@
 #include "core/file_io.h"
 #include "core/log.h"
 #include "graph/passes.h"
-#include "onnx/shape_inference.h"
 #include "quantize/local_error.h"
 #include "quantize/qdq_rewriter.h"
 #include "quantize/qoperator_writer.h"
 #include "quantize_report.h"
 #include "quantize_schemes.h"
 #include "report/latency.h"
-#include "report/model_stats.h"
 
 namespace pare {
 
@@ -151,9 +149,8 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
 
     const Model float_model = model;  // what the local error of each layer is measured against
     const auto rewrite_started = Clock::now();
-    PARE_ASSIGN_OR_RETURN(SchemeOutcome outcome, calibrated
-                                                     ? quantize_static(options, global, loaded, session, model)
-                                                     : apply_calibration_free_scheme(options, global, model));
+    PARE_ASSIGN_OR_RETURN(SchemeOutcome outcome, calibrated ? quantize_static(options, global, loaded, session, model)
+                                                            : apply_calibration_free_scheme(options, global, model));
     const std::vector<QuantizedLayer>& layers = outcome.layers;
     if (layers.empty()) return usage_error("nothing to quantize: every Conv/Gemm/MatMul is excluded or has no range");
     // The local error of each layer is measured on the QDQ form, whose integer arithmetic the QOperator file shares.
@@ -194,33 +191,9 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     }
     const double evaluation_seconds = seconds_since(evaluation_started);
     auto& json = report.json();
-    // Errors by tensor name: intermediate tensors from the per-layer comparison, graph outputs from the outputs table.
-    nlohmann::ordered_json measured_layers = json.contains("layers") ? json["layers"] : nlohmann::ordered_json::array();
-    for (const auto& output : json.value("outputs", nlohmann::ordered_json::array())) {
-        nlohmann::ordered_json error = output;
-        error.erase("name");
-        error.erase("reference_name");
-        measured_layers.push_back({{"output", output["name"]}, {"activation_error", error}});
-    }
-    json.erase("layers");
-    const ModelStats before = compute_model_stats(loaded.model, infer_value_types(loaded.model));
-    report.set_input_model(loaded, before);
-    PARE_ASSIGN_OR_RETURN(LoadedModel written, load_model(options.output));
-    const ModelStats after = compute_model_stats(written.model, infer_value_types(written.model));
-    json["inputs"].erase("reference");
+    const nlohmann::ordered_json measured_layers = take_measured_errors(report);
     json["config"] = outcome.config;
-    json["output"] = {{"path", options.output},
-                      {"sha256", written.sha256},
-                      {"bytes", written.file_bytes + written.external_bytes},
-                      {"parameters", after.parameters},
-                      {"nonzero_parameters", after.nonzero_parameters}};
-    const double before_bytes = static_cast<double>(loaded.file_bytes + loaded.external_bytes);
-    const double after_bytes = static_cast<double>(written.file_bytes + written.external_bytes);
-    json["size"] = {{"before_bytes", loaded.file_bytes + loaded.external_bytes},
-                    {"after_bytes", written.file_bytes + written.external_bytes},
-                    {"ratio", before_bytes / after_bytes},
-                    {"weight_bytes_before", before.constant_bytes},
-                    {"weight_bytes_after", after.constant_bytes}};
+    PARE_ASSIGN_OR_RETURN(const LoadedModel written, report_written_model(report, loaded, options.output));
     json["quantization"] = outcome.quantization;
     if (options.format == "qoperator") json["quantization"]["qlinear_nodes"] = qlinear_nodes;
     json["layers"] = quantize_layers_json(layers, options.scheme, measured_layers, local_graph, layer_errors);

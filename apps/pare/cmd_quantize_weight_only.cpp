@@ -6,12 +6,11 @@
 #include <cmath>
 
 #include "common.h"
-#include "quantize_schemes.h"
 #include "core/log.h"
 #include "graph/passes.h"
-#include "onnx/shape_inference.h"
 #include "quantize/weight_only_rewriter.h"
-#include "report/model_stats.h"
+#include "quantize_report.h"
+#include "quantize_schemes.h"
 
 namespace pare {
 
@@ -113,20 +112,7 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
         PARE_RETURN_IF_ERROR(evaluate_into_report(eval, global, report));
     }
     auto& json = report.json();
-    // Errors by tensor name: intermediate tensors from the per-layer comparison, graph outputs from the outputs table.
-    nlohmann::ordered_json measured = json.contains("layers") ? json["layers"] : nlohmann::ordered_json::array();
-    for (const auto& output : json.value("outputs", nlohmann::ordered_json::array())) {
-        nlohmann::ordered_json error = output;
-        error.erase("name");
-        error.erase("reference_name");
-        measured.push_back({{"output", output["name"]}, {"activation_error", error}});
-    }
-    json.erase("layers");
-    const ModelStats before = compute_model_stats(loaded.model, infer_value_types(loaded.model));
-    report.set_input_model(loaded, before);
-    PARE_ASSIGN_OR_RETURN(LoadedModel written, load_model(options.output));
-    const ModelStats after = compute_model_stats(written.model, infer_value_types(written.model));
-    json["inputs"].erase("reference");
+    const nlohmann::ordered_json measured = take_measured_errors(report);
     json["config"] = {
         {"scheme", options.scheme},
         {"weights",
@@ -143,18 +129,7 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
         {"seed", global.seed}};
     if (spec.scheme == WeightOnlyScheme::kInt4) json["config"]["block_size"] = spec.block_size;
     if (spec.scheme == WeightOnlyScheme::kLog) json["config"]["bits"] = spec.bits;
-    json["output"] = {{"path", options.output},
-                      {"sha256", written.sha256},
-                      {"bytes", written.file_bytes + written.external_bytes},
-                      {"parameters", after.parameters},
-                      {"nonzero_parameters", after.nonzero_parameters}};
-    const int64_t before_bytes = loaded.file_bytes + loaded.external_bytes;
-    const int64_t after_bytes = written.file_bytes + written.external_bytes;
-    json["size"] = {{"before_bytes", before_bytes},
-                    {"after_bytes", after_bytes},
-                    {"ratio", static_cast<double>(before_bytes) / static_cast<double>(after_bytes)},
-                    {"weight_bytes_before", before.constant_bytes},
-                    {"weight_bytes_after", after.constant_bytes}};
+    PARE_RETURN_IF_ERROR(report_written_model(report, loaded, options.output).status());
     int64_t layer_bytes_before = 0, layer_bytes_after = 0;
     for (const auto& layer : layers) {
         layer_bytes_before += layer.bytes_before;

@@ -4,6 +4,8 @@
 #include <limits>
 
 #include "common.h"
+#include "onnx/shape_inference.h"
+#include "report/model_stats.h"
 #include "report/report.h"
 
 namespace pare {
@@ -93,6 +95,42 @@ nlohmann::ordered_json quantize_layers_json(const std::vector<QuantizedLayer>& l
     std::stable_sort(table.begin(), table.end(),
                      [](const auto& a, const auto& b) { return damage_key(a) < damage_key(b); });
     return table;
+}
+
+nlohmann::ordered_json take_measured_errors(Report& report) {
+    auto& json = report.json();
+    // Intermediate tensors from the per-layer comparison, graph outputs from the outputs table.
+    nlohmann::ordered_json measured = json.contains("layers") ? json["layers"] : nlohmann::ordered_json::array();
+    for (const auto& output : json.value("outputs", nlohmann::ordered_json::array())) {
+        nlohmann::ordered_json error = output;
+        error.erase("name");
+        error.erase("reference_name");
+        measured.push_back({{"output", output["name"]}, {"activation_error", error}});
+    }
+    json.erase("layers");
+    return measured;
+}
+
+Result<LoadedModel> report_written_model(Report& report, const LoadedModel& loaded, const std::string& output_path) {
+    const ModelStats before = compute_model_stats(loaded.model, infer_value_types(loaded.model));
+    report.set_input_model(loaded, before);
+    PARE_ASSIGN_OR_RETURN(LoadedModel written, load_model(output_path));
+    const ModelStats after = compute_model_stats(written.model, infer_value_types(written.model));
+    auto& json = report.json();
+    json["inputs"].erase("reference");
+    const int64_t before_bytes = loaded.file_bytes + loaded.external_bytes;
+    const int64_t after_bytes = written.file_bytes + written.external_bytes;
+    json["output"] = {{"path", output_path},
+                      {"sha256", written.sha256},
+                      {"bytes", after_bytes},
+                      {"parameters", after.parameters},
+                      {"nonzero_parameters", after.nonzero_parameters}};
+    json["size"] = {{"before_bytes", before_bytes},
+                    {"after_bytes", after_bytes},
+                    {"ratio", static_cast<double>(before_bytes) / static_cast<double>(after_bytes)},
+                    {"weight_bytes_before", before.constant_bytes},
+                    {"weight_bytes_after", after.constant_bytes}};
+    return written;
 }
 
 void print_quantize_summary(const nlohmann::ordered_json& r, std::ostream& out) {

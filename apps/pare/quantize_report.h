@@ -7,10 +7,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "onnx/model_io.h"
 #include "quantize/local_error.h"
 #include "quantize/qdq_rewriter.h"
 
 namespace pare {
+
+class Report;
 
 /// One entry per quantized layer, most damaged first: what the layer got (parameters, absorbed activation), its
 /// weight error (float weight against the dequantized integers), its cumulative error (everything before the layer
@@ -23,6 +26,14 @@ namespace pare {
 nlohmann::ordered_json quantize_layers_json(const std::vector<QuantizedLayer>& layers, const std::string& scheme,
                                             const nlohmann::ordered_json& measured, const LocalErrorGraph& graph,
                                             const LayerErrors& errors);
+
+/// Takes the per-layer comparison evaluate_into_report left in `report.json()["layers"]` out of the report and
+/// returns it with the outputs table appended, as errors by tensor name (entries {"output", "activation_error"}).
+nlohmann::ordered_json take_measured_errors(Report& report);
+
+/// Fills the report's inputs.model (the float model `loaded`, the compared reference dropped), output and size
+/// sections for the quantized file written at `output_path`, and returns that file as loaded back.
+Result<LoadedModel> report_written_model(Report& report, const LoadedModel& loaded, const std::string& output_path);
 
 /// The human summary of a quantize report: size, accuracy, latency, and the layer table in the report's order.
 void print_quantize_summary(const nlohmann::ordered_json& report, std::ostream& out);
