@@ -143,7 +143,7 @@ Status accumulate_layer_hessian(const Node& node, const Shape& weight_shape, con
 }
 
 Result<LayerHessians> collect_layer_hessians(const Model& model, const std::vector<HessianLayer>& layers,
-                                            Dataset& dataset, const SessionOptions& options, int64_t batch) {
+                                             Dataset& dataset, const SessionOptions& options, int64_t batch) {
     if (batch <= 0) return usage_error("the calibration batch size must be positive");
     if (dataset.samples() == 0) return invalid_input("the calibration data has no samples");
     const Graph& graph = model.graph;
@@ -181,7 +181,8 @@ Result<LayerHessians> collect_layer_hessians(const Model& model, const std::vect
             rows = Tensor(value.dtype(), shape, value.buffer(), value.offset());
         }
         for (const Reader& reader : found->second) {
-            if (failure.ok()) failure = accumulate_layer_hessian(*reader.node, reader.weight_shape, rows, *reader.hessian);
+            if (failure.ok())
+                failure = accumulate_layer_hessian(*reader.node, reader.weight_shape, rows, *reader.hessian);
         }
     });
     Progress progress("hessians", dataset.samples());

@@ -18,8 +18,8 @@ namespace pare {
 
 /// The Hessian of one layer's input, per group (Conv groups; 1 otherwise).
 struct LayerHessian {
-    int64_t cols = 0;     // reduction length of one group: K, or C/group x kernel elements
-    int64_t vectors = 0;  // input vectors accumulated (n)
+    int64_t cols = 0;                       // reduction length of one group: K, or C/group x kernel elements
+    int64_t vectors = 0;                    // input vectors accumulated (n)
     std::vector<std::vector<double>> sums;  // per group: sum x x^T, cols x cols row-major
 
     /// 2/n sum x x^T of group g (zero when nothing was accumulated).
@@ -45,6 +45,6 @@ struct HessianLayer {
 /// Runs `dataset` through `model` in batches of `batch` and returns the Hessian of each of `layers` (keyed by the
 /// node's first output), as accumulate_layer_hessian() builds it.
 Result<LayerHessians> collect_layer_hessians(const Model& model, const std::vector<HessianLayer>& layers,
-                                            Dataset& dataset, const SessionOptions& options, int64_t batch);
+                                             Dataset& dataset, const SessionOptions& options, int64_t batch);
 
 }  // namespace pare

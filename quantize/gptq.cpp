@@ -90,8 +90,7 @@ Result<WeightMatrix> gptq_round(const WeightMatrix& weight, const std::vector<do
                 errors(r, i) = (column[r] - rounded[r]) / d;
             }
             // Within the block, right away: the next column must see this one's error.
-            w.block(0, j + 1, rows, count - i - 1).noalias() -=
-                errors.col(i) * u.block(j, j + 1, 1, count - i - 1);
+            w.block(0, j + 1, rows, count - i - 1).noalias() -= errors.col(i) * u.block(j, j + 1, 1, count - i - 1);
         }
         // The columns after the block, in one product.
         const int64_t rest = cols - start - count;

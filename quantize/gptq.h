@@ -20,9 +20,9 @@ namespace pare {
 using ColumnRounding = std::function<void(int64_t col, const double* values, double* rounded)>;
 
 struct GptqOptions {
-    double damping = 0.01;   // fraction of the mean diagonal of H added to its diagonal
-    bool act_order = true;   // visit columns by decreasing H_ii (the most active inputs first)
-    int64_t block = 128;     // columns per lazy batch update
+    double damping = 0.01;  // fraction of the mean diagonal of H added to its diagonal
+    bool act_order = true;  // visit columns by decreasing H_ii (the most active inputs first)
+    int64_t block = 128;    // columns per lazy batch update
 };
 
 /// A weight of `rows` x `cols` values, row-major (row = output channel, col = reduction index).

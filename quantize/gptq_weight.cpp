@@ -24,8 +24,8 @@ Result<GptqWeight> gptq_weight(const Tensor& weight, int64_t channel_axis, const
     if ((channel_axis != 0 && !(channel_axis == 1 && weight.rank() == 2)) || groups == 0 || channels % groups != 0 ||
         cols != hessian.cols) {
         return invalid_input("GPTQ: a weight of shape " + shape_to_string(weight.shape()) + " (channels on axis " +
-                             std::to_string(channel_axis) + ") does not match a Hessian of " +
-                             std::to_string(groups) + " group(s) of " + std::to_string(hessian.cols) + " columns");
+                             std::to_string(channel_axis) + ") does not match a Hessian of " + std::to_string(groups) +
+                             " group(s) of " + std::to_string(hessian.cols) + " columns");
     }
     // Flat index of (output channel r, reduction index c).
     auto index = [&](int64_t r, int64_t c) { return channel_axis == 0 ? r * cols + c : c * channels + r; };

@@ -9,16 +9,26 @@ using namespace pare_cli;
 
 TEST_CASE("quantize --scheme int4 --weight-rounding gptq lowers every layer's output error, byte-stable") {
     const std::string out = temp_file("mlp_int4_gptq.onnx");
-    const std::vector<std::string> args = {"quantize",    sample_path("fmnist/mlp.onnx"),
-                                           "-o",          out,
-                                           "--scheme",    "int4",
-                                           "--weight-rounding", "gptq",
-                                           "--data",      sample_path("fmnist/calib_x.npy"),
-                                           "--samples",   "256",
-                                           "--eval-data", sample_path("fmnist/eval_x.npy"),
-                                           "--labels",    sample_path("fmnist/eval_y.npy"),
-                                           "--limit",     "200",
-                                           "--report",    "-"};
+    const std::vector<std::string> args = {"quantize",
+                                           sample_path("fmnist/mlp.onnx"),
+                                           "-o",
+                                           out,
+                                           "--scheme",
+                                           "int4",
+                                           "--weight-rounding",
+                                           "gptq",
+                                           "--data",
+                                           sample_path("fmnist/calib_x.npy"),
+                                           "--samples",
+                                           "256",
+                                           "--eval-data",
+                                           sample_path("fmnist/eval_x.npy"),
+                                           "--labels",
+                                           sample_path("fmnist/eval_y.npy"),
+                                           "--limit",
+                                           "200",
+                                           "--report",
+                                           "-"};
     const nlohmann::json report = parse_report(run_pare(args));
     CHECK(report["config"]["weight_rounding"] == "gptq");
     CHECK(report["config"]["calibration_source"] == sample_path("fmnist/calib_x.npy"));
@@ -34,10 +44,9 @@ TEST_CASE("quantize --scheme int4 --weight-rounding gptq lowers every layer's ou
 }
 
 TEST_CASE("quantize --scheme int8 --weight-rounding gptq rounds the QDQ weights with GPTQ") {
-    const nlohmann::json report = parse_report(
-        run_pare({"quantize", sample_path("fmnist/cnn.onnx"), "-o", temp_file("cnn_int8_gptq.onnx"),
-                  "--weight-rounding", "gptq", "--data", sample_path("fmnist/calib_x.npy"), "--samples", "128",
-                  "--report", "-"}));
+    const nlohmann::json report = parse_report(run_pare(
+        {"quantize", sample_path("fmnist/cnn.onnx"), "-o", temp_file("cnn_int8_gptq.onnx"), "--weight-rounding", "gptq",
+         "--data", sample_path("fmnist/calib_x.npy"), "--samples", "128", "--report", "-"}));
     CHECK(report["config"]["weight_rounding"] == "gptq");
     for (const auto& layer : report["layers"]) {
         CHECK(layer["weight_rounding"] == "gptq");

@@ -71,7 +71,8 @@ struct RowGrid {
         }
     }
     double decode(int64_t r, double value) const {
-        const double q = std::clamp(std::nearbyint(value / scales[r]), static_cast<double>(lo), static_cast<double>(hi));
+        const double q =
+            std::clamp(std::nearbyint(value / scales[r]), static_cast<double>(lo), static_cast<double>(hi));
         return q * scales[r];
     }
     ColumnRounding rounding() const {
@@ -119,7 +120,8 @@ TEST_CASE("GPTQ on a tiny layer: no worse than round-to-nearest and within 1.25x
         double best = std::numeric_limits<double>::infinity();
         std::vector<double> e(k);
         for (int64_t code = 0; code < (int64_t(1) << (3 * k)); ++code) {
-            for (int64_t c = 0; c < k; ++c) e[c] = w.at(r, c) - grid.scales[r] * static_cast<double>(((code >> (3 * c)) & 7) - 4);
+            for (int64_t c = 0; c < k; ++c)
+                e[c] = w.at(r, c) - grid.scales[r] * static_cast<double>(((code >> (3 * c)) & 7) - 4);
             double error = 0.0;
             for (int64_t i = 0; i < k; ++i) {
                 for (int64_t j = 0; j < k; ++j) error += e[i] * h[i * k + j] * e[j];
