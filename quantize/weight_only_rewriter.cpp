@@ -122,16 +122,6 @@ bool weight_layout(const Node& node, const Tensor& weight, WeightLayout& layout)
     return true;
 }
 
-// A Conv, Gemm or MatMul, not excluded, whose weight is a nonempty float constant of a layout the rewriter handles.
-bool selectable(const Graph& graph, const WeightOnlySpec& spec, const Node& node) {
-    static const std::set<std::string> ops = {"Conv", "Gemm", "MatMul"};
-    if (!node.is_onnx_domain() || !ops.count(node.op_type()) || node.num_inputs() < 2) return false;
-    if (spec.excluded_nodes.count(node.name())) return false;
-    auto weight = float_constant(graph, node.input(1));
-    WeightLayout layout;
-    return weight && weight->numel() > 0 && weight_layout(node, *weight, layout);
-}
-
 class WeightOnlyRewriter {
 public:
     WeightOnlyRewriter(Model& model, const WeightOnlySpec& spec) : model_(model), graph_(model.graph), spec_(spec) {}
@@ -147,7 +137,7 @@ public:
         }
         std::vector<std::string> selected;  // first outputs of the layers to rewrite (indices move on insertion)
         for (const Node& node : graph_.nodes) {
-            if (selectable(graph_, spec_, node)) selected.push_back(node.output(0));
+            if (selectable(node)) selected.push_back(node.output(0));
         }
         if (selected.empty()) return std::vector<WeightOnlyLayer>{};
         const bool four_bit = spec_.scheme == WeightOnlyScheme::kInt4 || spec_.bits <= 4;
@@ -169,6 +159,15 @@ public:
     }
 
 private:
+    bool selectable(const Node& node) const {
+        static const std::set<std::string> ops = {"Conv", "Gemm", "MatMul"};
+        if (!node.is_onnx_domain() || !ops.count(node.op_type()) || node.num_inputs() < 2) return false;
+        if (spec_.excluded_nodes.count(node.name())) return false;
+        auto weight = float_constant(graph_, node.input(1));
+        WeightLayout layout;
+        return weight && weight->numel() > 0 && weight_layout(node, *weight, layout);
+    }
+
     // The float type the layer reads its weight in: the decoded weight must have it too.
     DType read_dtype(const std::string& name) const {
         auto value = graph_.constant(name);
