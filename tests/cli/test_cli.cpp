@@ -266,10 +266,13 @@ TEST_CASE("quantize --scheme dynamic, fp16, int16: quality targets on the sample
         MESSAGE("sample_data/fmnist/reference.json is missing: skipped");
         return;
     }
-    // Largest top-1 drop (points, 2000 images) per scheme; dynamic is held to it on mlp and vit only.
-    const std::map<std::string, double> max_drop = {{"dynamic", 0.3}, {"fp16", 0.05}, {"int16", 0.05}};
+    // Measured on the first 500 evaluation images (bench/quantize_quality.sh measures all 2000 and the 10k set):
+    // largest top-1 drop in points (one image is 0.2) and least agreement with the float model, per scheme; dynamic
+    // is held to them on mlp and vit only.
+    const std::map<std::string, std::pair<double, double>> limits = {
+        {"dynamic", {0.6, 0.98}}, {"fp16", {0.2, 0.99}}, {"int16", {0.2, 0.99}}};
     for (const auto& [name, entry] : reference["models"].items()) {
-        for (const auto& [scheme, limit] : max_drop) {
+        for (const auto& [scheme, limit] : limits) {
             CAPTURE(name);
             CAPTURE(scheme);
             const std::string output = temp_file(name + "_" + scheme + ".onnx");
@@ -295,10 +298,12 @@ TEST_CASE("quantize --scheme dynamic, fp16, int16: quality targets on the sample
             // runs and the per-layer comparison, which these schemes' reference kernels make slow).
             const nlohmann::json measured = parse_report(
                 run_pare({"eval", output, "--compare", float_model, "--data", sample_path("fmnist/eval_x.npy"),
-                          "--labels", sample_path("fmnist/eval_y.npy"), "--batch", "64", "--report", "-", "--quiet"}));
-            CHECK(measured["accuracy"]["samples"] == 2000);
-            // Drops are whole images (0.05 points each) computed in floating point: allow for its rounding.
-            CHECK(measured["accuracy"]["top1_drop_points"].get<double>() <= limit + 1e-9);
+                          "--labels", sample_path("fmnist/eval_y.npy"), "--batch", "64", "--limit", "500", "--report",
+                          "-", "--quiet"}));
+            CHECK(measured["accuracy"]["samples"] == 500);
+            // Drops are whole images computed in floating point: allow for its rounding.
+            CHECK(measured["accuracy"]["top1_drop_points"].get<double>() <= limit.first + 1e-9);
+            CHECK(measured["accuracy"]["agreement"].get<double>() >= limit.second);
         }
     }
 }
