@@ -136,6 +136,12 @@ TEST_CASE("quantize --max-drop / --max-size that cannot be met: exit 5, the best
     REQUIRE(pare::load_model(out).ok());
 }
 
+TEST_CASE("the fragile MLP fixture files (ONNX Runtime check of the budget's output) are fragile_model.h's") {
+    const FragileFiles files;
+    CHECK(pare::read_file(fixture_path("models/fragile_mlp.onnx")).value() == pare::read_file(files.model).value());
+    CHECK(pare::read_file(fixture_path("data/fragile_x.npy")).value() == pare::read_file(files.data).value());
+}
+
 TEST_CASE("quantize budget flags: usage errors") {
     const FragileFiles files;
     const std::string out = temp_file("budget_usage.onnx");
