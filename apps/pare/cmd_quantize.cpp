@@ -256,6 +256,7 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     report.set_peak_memory();
     if (budget) {
         json["budget"] = budget->json;
+        json["gates"] = budget->gates;
         if (!budget->met) report.set_status("gate_failed");
     }
     PARE_RETURN_IF_ERROR(emit_report(report, global, false, [&](std::ostream& out) {

@@ -204,6 +204,15 @@ Result<BudgetOutcome> run_accuracy_budget(const QuantizeOptions& options, const 
     if (limits.max_drop) json["max_drop"] = gate_json(*limits.max_drop, result.best_drop, 1e-9);
     if (limits.max_size) json["max_size"] = gate_json(*limits.max_size, result.best_bytes, int64_t(0));
     json["achieved"] = {{"drop_points", result.best_drop}, {"bytes", result.best_bytes}};
+    // The report's generic gate list (DESIGN.md) carries the same verdicts.
+    outcome.gates = nlohmann::ordered_json::array();
+    for (const char* gate : {"max_drop", "max_size"}) {
+        if (!json.contains(gate)) continue;
+        outcome.gates.push_back({{"name", gate},
+                                 {"limit", json[gate]["limit"]},
+                                 {"value", json[gate]["achieved"]},
+                                 {"passed", json[gate]["met"]}});
+    }
     if (options.time_budget > 0) {
         json["time_budget"] = {{"limit_s", options.time_budget},
                                {"used_s", std::chrono::duration<double>(Clock::now() - search_started).count()},

@@ -113,6 +113,11 @@ TEST_CASE("quantize --max-drop / --max-size that cannot be met: exit 5, the best
           doctest::Approx(budget["max_drop"]["achieved"].get<double>() - 0.0001));
     CHECK(budget["max_size"]["met"] == false);
     CHECK(budget["max_size"]["gap"] == report["output"]["bytes"].get<int64_t>() - 300);
+    CHECK(report["gates"] == nlohmann::json::array(
+                                 {{{"name", "max_drop"}, {"limit", 0.0001}, {"value", budget["max_drop"]["achieved"]},
+                                   {"passed", false}},
+                                  {{"name", "max_size"}, {"limit", 300}, {"value", report["output"]["bytes"]},
+                                   {"passed", false}}}));
     CHECK(budget["fallbacks"].empty());
     REQUIRE(budget["decisions"].size() > 1);
     for (size_t i = 1; i < budget["decisions"].size(); ++i) {
