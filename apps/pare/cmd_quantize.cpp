@@ -198,7 +198,10 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
         PARE_RETURN_IF_ERROR(write_exclusions(options.emit_exclusions, excluded));
     }
     const std::vector<QuantizedLayer>& layers = outcome.layers;
-    if (layers.empty()) return usage_error("nothing to quantize: every Conv/Gemm/MatMul is excluded or has no range");
+    // The budget may leave every layer in float: the float model is then the answer it found.
+    if (layers.empty() && !budget) {
+        return usage_error("nothing to quantize: every Conv/Gemm/MatMul is excluded or has no range");
+    }
     // The local error of each layer is measured on the QDQ form, whose integer arithmetic the QOperator file shares.
     const Model qdq_model = model;
     const int qlinear_nodes = options.format == "qoperator" ? convert_qdq_to_qoperator(model.graph) : 0;
