@@ -90,6 +90,39 @@ TEST_CASE("quantize --max-drop: the fragile layer falls back first, alone, and t
     CHECK(pare::load_model(out)->sha256 == written.sha256);
 }
 
+TEST_CASE("quantize --max-drop with --max-size: a refused rung is skipped, the layer falls back to float") {
+    const FragileFiles files;
+    const std::string out = temp_file("budget_float.onnx"), report_path = temp_file("budget_float.json");
+    const std::string exclusions = temp_file("budget_float_exclusions.json");
+    // 1600 bytes: the int8 model (about 1540) fits, layer_b with 16-bit activations (about 1610) does not, layer_b in
+    // float (about 1200: this model's Q/DQ cost more than its weights save) does.
+    const RunResult run = run_pare(with(files.quantize(out, report_path),
+                                        {"--max-drop", "0", "--max-size", "1600", "--emit-exclusions", exclusions}));
+    INFO("stderr: " << run.err);
+    REQUIRE(run.code == 0);
+    const auto budget = read_report(report_path)["budget"];
+    CHECK(budget["met"] == true);
+    const auto& decisions = budget["decisions"];
+    REQUIRE(decisions.size() >= 3);
+    CHECK(decisions[1]["layers"] == nlohmann::json::array({"layer_b"}));
+    CHECK(decisions[1]["outcome"] == "over_size");
+    const auto& last = decisions[decisions.size() - 1];
+    CHECK(last["layers"] == nlohmann::json::array({"layer_b"}));
+    CHECK(last["from"] == nlohmann::json::array({"int8"}));
+    CHECK(last["to"] == "float");
+    CHECK(last["outcome"] == "met");
+    bool layer_b_float = false;
+    for (const auto& fallback : budget["fallbacks"]) {
+        layer_b_float |= fallback == nlohmann::json{{"layer", "layer_b"}, {"to", "float"}};
+    }
+    CHECK(layer_b_float);
+    CHECK(nlohmann::json::parse(pare::read_file(exclusions).value()) == nlohmann::json::array({"layer_b"}));
+    const pare::LoadedModel written = pare::load_model(out).value();
+    for (const auto& node : written.model.graph.nodes) {
+        if (node.name() == "layer_b") CHECK(node.input(1) == "w_b");  // the float weight, no DequantizeLinear
+    }
+}
+
 TEST_CASE("quantize --max-drop / --max-size that cannot be met: exit 5, the best model and the gap in the report") {
     const FragileFiles files;
     const std::string out = temp_file("budget_gap.onnx"), report_path = temp_file("budget_gap.json");
