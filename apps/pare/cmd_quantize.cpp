@@ -99,7 +99,7 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
     outcome.calibration_seconds = calibration_seconds;
     // Rung 1 of an 8-bit scheme: the layer's activations in 16 bits (its weights stay 8-bit); the last: float.
     const bool wide_rung = dtype_bits(spec.activation_dtype) == 8;
-    outcome.rungs = {options.scheme == "int16" ? "int16" : "int8"};
+    outcome.rungs = {wide_rung ? "int8" : "int16"};
     if (wide_rung) outcome.rungs.push_back("int16");
     outcome.rungs.push_back("float");
     const DType wide = spec.activation_dtype == DType::kU8 ? DType::kU16 : DType::kI16;
@@ -209,7 +209,8 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
         log_warning("--format qoperator: no layer has a QOperator form here; the model keeps its QDQ form");
     }
     PARE_RETURN_IF_ERROR(save_model(model, options.output));
-    const double rewrite_seconds = seconds_since(rewrite_started) - outcome.calibration_seconds;
+    const double budget_seconds = budget ? budget->json["search_s"].get<double>() : 0.0;
+    const double rewrite_seconds = seconds_since(rewrite_started) - outcome.calibration_seconds - budget_seconds;
 
     Report report("quantize", global.argv);
     // The accuracy is measured on the written file, against the float model, on the evaluation data; then each
@@ -254,6 +255,7 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     }
     report.set_timing("calibration", outcome.calibration_seconds);
     report.set_timing("rewrite", rewrite_seconds);
+    if (budget) report.set_timing("budget_search", budget_seconds);
     if (!options.eval_data.empty()) report.set_timing("evaluation", evaluation_seconds);
     report.set_timing("total", seconds_since(started));
     report.set_peak_memory();

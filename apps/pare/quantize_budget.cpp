@@ -9,7 +9,6 @@
 
 #include "common.h"
 #include "core/file_io.h"
-#include "core/log.h"
 #include "quantize/local_error.h"
 #include "report/metrics.h"
 #include "report/model_runner.h"
