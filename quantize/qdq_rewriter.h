@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "calibration/layer_hessian.h"
 #include "calibration/range_methods.h"
 #include "graph/graph.h"
 #include "quantize/quant_params.h"
@@ -31,6 +32,9 @@ struct QdqSpec {
     /// layers of different widths takes the widest). 16-bit activations below opset 21 use com.microsoft
     /// QuantizeLinear/DequantizeLinear; the other Q/DQ nodes keep qdq_domain.
     std::map<std::string, DType> activation_overrides;
+    /// GPTQ rounding of the weights (quantize/gptq.h) of the layers found here, keyed by the node's first output;
+    /// the others, and every layer when null, round to nearest. Scales come from the float weight either way.
+    const LayerHessians* hessians = nullptr;
 };
 
 /// Range of an activation tensor, from calibration. Returns false when the tensor has no statistics.
@@ -50,6 +54,9 @@ struct QuantizedLayer {
     std::string output;              // quantized output tensor ("" when the output stays float)
     QuantParams output_params;
     std::string absorbed_activation; // "Relu" when a following Relu/Clip was folded into the output quantizer
+    bool gptq = false;               // weight rounded by GPTQ; then the proxies trace((W - Wq) H (W - Wq)^T):
+    double rtn_output_error = 0.0;   // of rounding to nearest
+    double gptq_output_error = 0.0;  // of the GPTQ rounding written
 };
 
 /// Quantizes every Conv, ConvTranspose, Gemm and MatMul of the main graph that is not excluded and whose

@@ -16,6 +16,7 @@
 #include "quantize_report.h"
 #include "quantize_schemes.h"
 #include "report/latency.h"
+#include "weight_rounding.h"
 
 namespace pare {
 
@@ -83,7 +84,6 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
         if (!calibrated.ok()) return calibrated.status().with_context("calibrating '" + options.model + "'");
         table = std::move(calibrated).value();
     }
-    const double calibration_seconds = seconds_since(calibration_started);
 
     RangeOptions range_options;
     range_options.percentile = options.percentile;
@@ -95,15 +95,19 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
         range = spec.activation_symmetric ? r->symmetric : r->asymmetric;
         return true;
     };
+    // Shared: the budget's rewrites (outcome.requantize) outlive this function.
+    PARE_ASSIGN_OR_RETURN(LayerHessians collected, collect_gptq_hessians(options, global, model, spec.excluded_nodes));
+    const auto hessians = std::make_shared<const LayerHessians>(std::move(collected));
+    if (options.weight_rounding == "gptq") spec.hessians = hessians.get();
     SchemeOutcome outcome;
-    outcome.calibration_seconds = calibration_seconds;
+    outcome.calibration_seconds = seconds_since(calibration_started);
     // Rung 1 of an 8-bit scheme: the layer's activations in 16 bits (its weights stay 8-bit); the last: float.
     const bool wide_rung = dtype_bits(spec.activation_dtype) == 8;
     outcome.rungs = {wide_rung ? "int8" : "int16"};
     if (wide_rung) outcome.rungs.push_back("int16");
     outcome.rungs.push_back("float");
     const DType wide = spec.activation_dtype == DType::kU8 ? DType::kU16 : DType::kI16;
-    outcome.requantize = [float_model = model, spec, lookup, wide_rung, wide](
+    outcome.requantize = [float_model = model, spec, lookup, hessians, wide_rung, wide](
                              const RungAssignment& rungs) -> Result<Requantized> {
         Requantized out{float_model, {}};
         QdqSpec layer_spec = spec;
@@ -126,6 +130,7 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
                       {"activation_dtype", dtype_onnx_name(spec.activation_dtype)},
                       {"weights", options.weights},
                       {"weight_dtype", dtype_onnx_name(spec.weight_dtype)},
+                      {"weight_rounding", options.weight_rounding},
                       {"calibration", options.calibration},
                       {"percentile", options.percentile},
                       {"calibration_source", options.table.empty() ? options.data : options.table},
@@ -159,6 +164,7 @@ Result<nlohmann::ordered_json> latency_before_after(const Model& before, const M
 }  // namespace
 
 Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global) {
+    PARE_RETURN_IF_ERROR(check_weight_rounding(options));
     PARE_RETURN_IF_ERROR(check_budget_options(options));
     if (is_weight_only_scheme(options.scheme)) return run_quantize_weight_only(options, global);
     const auto started = Clock::now();
