@@ -11,7 +11,11 @@ namespace pare {
 
 namespace {
 
-bool is_op(const Node& node, const char* op) { return node.is_onnx_domain() && node.op_type() == op; }
+// Quantizers may be ONNX Runtime's contrib ops (16-bit activations below opset 21).
+bool is_op(const Node& node, const char* op) {
+    const bool quantizer = node.op_type() == "QuantizeLinear" || node.op_type() == "DequantizeLinear";
+    return (node.is_onnx_domain() || (quantizer && node.proto.domain() == "com.microsoft")) && node.op_type() == op;
+}
 
 // Copies the nodes that compute one layer's measured value in the quantized graph into `dst` (the float graph),
 // under fresh names. Upstream of the compute node only constants and activation Q -> DQ pairs are copied: a pair's

@@ -66,6 +66,9 @@ private:
                 selected_.push_back(node.output(0));
                 want(node.input(0));
                 if (!constant_weight) want(node.input(1));
+                if (auto it = spec_.activation_overrides.find(node.name()); it != spec_.activation_overrides.end()) {
+                    widen_layer(node, it->second);
+                }
             } else if (node.is_onnx_domain() && node.op_type() == "Add" && node.num_inputs() == 2 &&
                        has_range(node.input(0)) && has_range(node.input(1))) {
                 // Residual Add: quantized inputs let runtimes keep the producing layers' outputs in int8.
@@ -79,6 +82,32 @@ private:
         return tensors;
     }
 
+    // An overridden layer's activation inputs, its output and, when a Relu/Clip alone reads that output (and may be
+    // folded into its quantizer), the activation's output.
+    void widen_layer(const Node& node, DType dtype) {
+        auto widen = [&](const std::string& tensor) {
+            auto it = tensor_dtype_.find(tensor);
+            if (it == tensor_dtype_.end() || dtype_bits(it->second) < dtype_bits(dtype)) tensor_dtype_[tensor] = dtype;
+        };
+        widen(node.input(0));
+        if (!float_constant(graph_, node.input(1))) widen(node.input(1));
+        widen(node.output(0));
+        const auto consumers = graph_.consumers(node.output(0));
+        if (consumers.size() == 1 && is_absorbable_activation(graph_.nodes[consumers[0]])) {
+            widen(graph_.nodes[consumers[0]].output(0));
+        }
+    }
+
+    DType dtype_of(const std::string& tensor) const {
+        auto it = tensor_dtype_.find(tensor);
+        return it == tensor_dtype_.end() ? spec_.activation_dtype : it->second;
+    }
+
+    // ai.onnx QuantizeLinear takes 16-bit integers from opset 21; below, ONNX Runtime's contrib ops do.
+    std::string activation_domain(DType dtype) const {
+        return dtype_bits(dtype) == 16 && opset_ < 21 ? "com.microsoft" : spec_.qdq_domain;
+    }
+
     bool has_range(const std::string& tensor) {
         if (tensor.empty() || graph_.constant(tensor)) return false;
         Range range;
@@ -88,13 +117,14 @@ private:
     QuantParams params_for(const std::string& tensor) {
         // Range-preserving producers pass their input's parameters through.
         const int producer = graph_.producer(tensor);
-        if (producer >= 0 && is_onnx_op(graph_.nodes[producer], kRangePreservingOps)) {
+        if (producer >= 0 && is_onnx_op(graph_.nodes[producer], kRangePreservingOps) &&
+            dtype_of(graph_.nodes[producer].input(0)) == dtype_of(tensor)) {
             auto it = params_.find(graph_.nodes[producer].input(0));
             if (it != params_.end()) return it->second;
         }
         Range range;
         ranges_(tensor, range);
-        return choose_quant_params(range, spec_.activation_dtype, spec_.activation_symmetric);
+        return choose_quant_params(range, dtype_of(tensor), spec_.activation_symmetric);
     }
 
     std::string add_scalar(const std::string& base, const Tensor& value) {
@@ -105,9 +135,15 @@ private:
 
     Node make_qdq_node(const std::string& op, const std::string& input, const std::string& scale,
                        const std::string& zero_point, const std::string& output, int64_t axis) {
+        return make_qdq_node(op, input, scale, zero_point, output, axis, spec_.qdq_domain);
+    }
+
+    Node make_qdq_node(const std::string& op, const std::string& input, const std::string& scale,
+                       const std::string& zero_point, const std::string& output, int64_t axis,
+                       const std::string& domain) {
         onnx::NodeProto proto;
         proto.set_op_type(op);
-        proto.set_domain(spec_.qdq_domain);
+        proto.set_domain(domain);
         proto.set_name(graph_.unique_name(output + "_" + op));
         proto.add_input(input);
         proto.add_input(scale);
@@ -136,15 +172,17 @@ private:
     // comparisons with the float model line up); graph inputs keep theirs and their readers are rerouted.
     void quantize_activation(const std::string& tensor) {
         const QuantParams params = params_.at(tensor);
+        const DType dtype = dtype_of(tensor);
+        const std::string domain = activation_domain(dtype);
         const std::string scale = add_scalar(tensor + "_scale", tensor_from_vector<float>({params.scale}, {}));
-        const std::string zp = add_scalar(tensor + "_zero_point", zero_point_tensor(spec_.activation_dtype, {params}, false));
+        const std::string zp = add_scalar(tensor + "_zero_point", zero_point_tensor(dtype, {params}, false));
         const std::string quantized = graph_.unique_name(tensor + "_quantized");
         const int producer = graph_.producer(tensor);
         if (producer < 0) {
             const std::string dequantized = graph_.unique_name(tensor + "_dequantized");
             graph_.replace_uses(tensor, dequantized);
-            graph_.insert_node(0, make_qdq_node("DequantizeLinear", quantized, scale, zp, dequantized, -1));
-            graph_.insert_node(0, make_qdq_node("QuantizeLinear", tensor, scale, zp, quantized, -1));
+            graph_.insert_node(0, make_qdq_node("DequantizeLinear", quantized, scale, zp, dequantized, -1, domain));
+            graph_.insert_node(0, make_qdq_node("QuantizeLinear", tensor, scale, zp, quantized, -1, domain));
             return;
         }
         std::string source = graph_.unique_name(tensor + "_float");
@@ -154,7 +192,7 @@ private:
         }
         // A Relu (or Clip at 0) whose output is quantized with the zero point at the lowest level is redundant:
         // QuantizeLinear saturates negatives to that level already.
-        const QuantRange levels = quant_range(spec_.activation_dtype);
+        const QuantRange levels = quant_range(dtype);
         size_t insert_at = static_cast<size_t>(producer) + 1;
         if (params.zero_point == levels.lo && is_absorbable_activation(producing) &&
             graph_.consumers(producing.input(0)).size() == 1 && !is_graph_output(producing.input(0))) {
@@ -165,8 +203,8 @@ private:
             insert_at = static_cast<size_t>(producer);
         }
         quantizer_source_[source] = tensor;
-        graph_.insert_node(insert_at, make_qdq_node("DequantizeLinear", quantized, scale, zp, tensor, -1));
-        graph_.insert_node(insert_at, make_qdq_node("QuantizeLinear", source, scale, zp, quantized, -1));
+        graph_.insert_node(insert_at, make_qdq_node("DequantizeLinear", quantized, scale, zp, tensor, -1, domain));
+        graph_.insert_node(insert_at, make_qdq_node("QuantizeLinear", source, scale, zp, quantized, -1, domain));
     }
 
     bool is_absorbable_activation(const Node& node) const {
@@ -295,6 +333,7 @@ private:
     bool per_channel_ = false;
     std::vector<std::string> selected_;  // first outputs of the compute nodes to quantize, in graph order
     std::map<std::string, QuantParams> params_;
+    std::map<std::string, DType> tensor_dtype_;  // activations whose dtype differs from spec_.activation_dtype
     std::map<std::string, std::string> absorbed_;          // quantized tensor -> activation folded into it
     std::map<std::string, std::string> quantizer_source_;  // what a QuantizeLinear reads -> the quantized tensor
 };

@@ -27,6 +27,11 @@ struct QdqSpec {
     /// Domain of the QuantizeLinear/DequantizeLinear nodes: "" (ai.onnx), or "com.microsoft" for 16-bit
     /// activations in models below opset 21, which ONNX Runtime's contrib ops cover.
     std::string qdq_domain;
+    /// Per-layer activation dtype (node name -> dtype), for models that mix precisions: the layer's activation
+    /// inputs and the tensor carrying its output get this dtype instead of activation_dtype (a tensor shared by
+    /// layers of different widths takes the widest). 16-bit activations below opset 21 use com.microsoft
+    /// QuantizeLinear/DequantizeLinear; the other Q/DQ nodes keep qdq_domain.
+    std::map<std::string, DType> activation_overrides;
     /// GPTQ rounding of the weights (quantize/gptq.h) of the layers found here, keyed by the node's first output;
     /// the others, and every layer when null, round to nearest. Scales come from the float weight either way.
     const LayerHessians* hessians = nullptr;

@@ -2,6 +2,7 @@
 // evaluation data against the float model, layer by layer.
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "calibration/calibrate.h"
 #include "common.h"
@@ -11,6 +12,7 @@
 #include "quantize/local_error.h"
 #include "quantize/qdq_rewriter.h"
 #include "quantize/qoperator_writer.h"
+#include "quantize_budget.h"
 #include "quantize_report.h"
 #include "quantize_schemes.h"
 #include "report/latency.h"
@@ -86,19 +88,43 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
     RangeOptions range_options;
     range_options.percentile = options.percentile;
     range_options.bits = dtype_bits(spec.activation_dtype);
-    const RangeLookup lookup = [&](const std::string& tensor, Range& range) {
-        auto r = table.range(tensor, method, range_options);
+    auto shared_table = std::make_shared<const CalibrationTable>(std::move(table));
+    const RangeLookup lookup = [shared_table, method, range_options, spec](const std::string& tensor, Range& range) {
+        auto r = shared_table->range(tensor, method, range_options);
         if (!r.ok()) return false;
         range = spec.activation_symmetric ? r->symmetric : r->asymmetric;
         return true;
     };
-    PARE_ASSIGN_OR_RETURN(const LayerHessians hessians,
-                          collect_gptq_hessians(options, global, model, spec.excluded_nodes));
-    if (options.weight_rounding == "gptq") spec.hessians = &hessians;
+    // Shared: the budget's rewrites (outcome.requantize) outlive this function.
+    PARE_ASSIGN_OR_RETURN(LayerHessians collected, collect_gptq_hessians(options, global, model, spec.excluded_nodes));
+    const auto hessians = std::make_shared<const LayerHessians>(std::move(collected));
+    if (options.weight_rounding == "gptq") spec.hessians = hessians.get();
     SchemeOutcome outcome;
     outcome.calibration_seconds = seconds_since(calibration_started);
-    PARE_ASSIGN_OR_RETURN(outcome.layers, rewrite_to_qdq(model.graph, model.opset(), spec, lookup));
-    if (!spec.qdq_domain.empty()) import_opset(model, spec.qdq_domain, 1);
+    // Rung 1 of an 8-bit scheme: the layer's activations in 16 bits (its weights stay 8-bit); the last: float.
+    const bool wide_rung = dtype_bits(spec.activation_dtype) == 8;
+    outcome.rungs = {wide_rung ? "int8" : "int16"};
+    if (wide_rung) outcome.rungs.push_back("int16");
+    outcome.rungs.push_back("float");
+    const DType wide = spec.activation_dtype == DType::kU8 ? DType::kU16 : DType::kI16;
+    outcome.requantize = [float_model = model, spec, lookup, hessians, wide_rung, wide](
+                             const RungAssignment& rungs) -> Result<Requantized> {
+        Requantized out{float_model, {}};
+        QdqSpec layer_spec = spec;
+        for (const auto& [layer, rung] : rungs) {
+            if (wide_rung && rung == 1) layer_spec.activation_overrides[layer] = wide;
+            if (rung == (wide_rung ? 2 : 1)) layer_spec.excluded_nodes.insert(layer);
+        }
+        PARE_ASSIGN_OR_RETURN(out.layers, rewrite_to_qdq(out.model.graph, out.model.opset(), layer_spec, lookup));
+        for (const Node& node : out.model.graph.nodes) {
+            if (!node.is_onnx_domain()) import_opset(out.model, node.proto.domain(), 1);
+        }
+        return out;
+    };
+    PARE_ASSIGN_OR_RETURN(Requantized rewritten, outcome.requantize({}));
+    model = std::move(rewritten.model);
+    outcome.layers = std::move(rewritten.layers);
+    const int64_t samples = shared_table->samples;
     outcome.config = {{"scheme", options.scheme},
                       {"activations", options.activations},
                       {"activation_dtype", dtype_onnx_name(spec.activation_dtype)},
@@ -113,7 +139,7 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
                       {"qdq_domain", spec.qdq_domain.empty() ? std::string("ai.onnx") : spec.qdq_domain},
                       {"batch", options.batch},
                       {"seed", global.seed}};
-    outcome.quantization = {{"layers", outcome.layers.size()}, {"calibration_samples", table.samples}};
+    outcome.quantization = {{"layers", outcome.layers.size()}, {"calibration_samples", samples}};
     return outcome;
 }
 
@@ -139,13 +165,15 @@ Result<nlohmann::ordered_json> latency_before_after(const Model& before, const M
 
 Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global) {
     PARE_RETURN_IF_ERROR(check_weight_rounding(options));
+    PARE_RETURN_IF_ERROR(check_budget_options(options));
     if (is_weight_only_scheme(options.scheme)) return run_quantize_weight_only(options, global);
     const auto started = Clock::now();
     PARE_ASSIGN_OR_RETURN(const bool calibrated, scheme_needs_calibration(options.scheme));
     if (!calibrated && options.format != "qdq") return usage_error("--format applies to the int8 and int16 schemes");
     if (!options.labels.empty() && options.eval_data.empty()) return usage_error("--labels needs --eval-data");
     PARE_RETURN_IF_ERROR(
-        check_output_paths({{"-o", options.output}, {"--report", global.report_path}},
+        check_output_paths({{"-o", options.output}, {"--report", global.report_path},
+                            {"--emit-exclusions", options.emit_exclusions}},
                            {options.model, options.data, options.table, options.eval_data, options.labels}));
     PARE_ASSIGN_OR_RETURN(SessionOptions session, session_options(global));
     PARE_ASSIGN_OR_RETURN(LoadedModel loaded, load_runnable_model(options.model, global));
@@ -156,8 +184,30 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     const auto rewrite_started = Clock::now();
     PARE_ASSIGN_OR_RETURN(SchemeOutcome outcome, calibrated ? quantize_static(options, global, loaded, session, model)
                                                             : apply_calibration_free_scheme(options, global, model));
+    // The accuracy budget replaces the model by the best one its search finds.
+    std::optional<BudgetOutcome> budget;
+    if (budget_requested(options)) {
+        PARE_ASSIGN_OR_RETURN(budget, run_accuracy_budget(options, global, session, float_model, outcome, model));
+        model = budget->best.model;
+        outcome.layers = budget->best.layers;
+        outcome.quantization["layers"] = outcome.layers.size();
+    }
+    if (!options.emit_exclusions.empty()) {
+        // What --exclude named and the budget's fallbacks to float, in graph order.
+        PARE_ASSIGN_OR_RETURN(const std::set<std::string> asked, excluded_nodes(float_model.graph, options.exclude));
+        std::vector<std::string> excluded;
+        for (const Node& node : float_model.graph.nodes) {
+            const bool fallback =
+                budget && std::count(budget->float_layers.begin(), budget->float_layers.end(), node.name());
+            if (fallback || asked.count(node.name())) excluded.push_back(node.name());
+        }
+        PARE_RETURN_IF_ERROR(write_exclusions(options.emit_exclusions, excluded));
+    }
     const std::vector<QuantizedLayer>& layers = outcome.layers;
-    if (layers.empty()) return usage_error("nothing to quantize: every Conv/Gemm/MatMul is excluded or has no range");
+    // The budget may leave every layer in float: the float model is then the answer it found.
+    if (layers.empty() && !budget) {
+        return usage_error("nothing to quantize: every Conv/Gemm/MatMul is excluded or has no range");
+    }
     // The local error of each layer is measured on the QDQ form, whose integer arithmetic the QOperator file shares.
     const Model qdq_model = model;
     const int qlinear_nodes = options.format == "qoperator" ? convert_qdq_to_qoperator(model.graph) : 0;
@@ -165,7 +215,8 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
         log_warning("--format qoperator: no layer has a QOperator form here; the model keeps its QDQ form");
     }
     PARE_RETURN_IF_ERROR(save_model(model, options.output));
-    const double rewrite_seconds = seconds_since(rewrite_started) - outcome.calibration_seconds;
+    const double budget_seconds = budget ? budget->json["search_s"].get<double>() : 0.0;
+    const double rewrite_seconds = seconds_since(rewrite_started) - outcome.calibration_seconds - budget_seconds;
 
     Report report("quantize", global.argv);
     // The accuracy is measured on the written file, against the float model, on the evaluation data; then each
@@ -210,10 +261,21 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     }
     report.set_timing("calibration", outcome.calibration_seconds);
     report.set_timing("rewrite", rewrite_seconds);
+    if (budget) report.set_timing("budget_search", budget_seconds);
     if (!options.eval_data.empty()) report.set_timing("evaluation", evaluation_seconds);
     report.set_timing("total", seconds_since(started));
     report.set_peak_memory();
-    return emit_report(report, global, false, [&](std::ostream& out) { print_quantize_summary(report.json(), out); });
+    if (budget) {
+        json["budget"] = budget->json;
+        json["gates"] = budget->gates;
+        if (!budget->met) report.set_status("gate_failed");
+    }
+    PARE_RETURN_IF_ERROR(emit_report(report, global, false, [&](std::ostream& out) {
+        print_quantize_summary(report.json(), out);
+        print_budget_summary(report.json(), out);
+    }));
+    if (budget && !budget->met) return Status(ErrorCode::kGateFailed, budget->failure);
+    return Status();
 }
 
 }  // namespace pare

@@ -80,6 +80,10 @@ struct QuantizeOptions {
     int64_t limit = 0;         // evaluation samples (0: all)
     int64_t samples = 0;       // calibration samples (0: all)
     DataOptions data_options;  // for both --data and --eval-data
+    double max_drop = -1;      // --max-drop in points (negative: no budget)
+    int64_t max_size = 0;      // --max-size in bytes (0: none)
+    double time_budget = 0;    // --time-budget in seconds for the budget search (0: none)
+    std::string emit_exclusions;  // --emit-exclusions: JSON array of the layers left in float
 };
 
 struct CalibrateOptions {

@@ -164,6 +164,17 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     quantize_cmd->add_option("--samples", quantize.samples, "Calibrate on the first N samples (0: all)")
         ->capture_default_str();
+    quantize_cmd->add_option("--max-drop", quantize.max_drop,
+                             "Accuracy budget: top-1 drop in points with --labels, else points of disagreement with "
+                             "the float model; the most damaging layers fall back to int16 activations, then float")
+        ->check(CLI::NonNegativeNumber);
+    quantize_cmd->add_option("--max-size", quantize.max_size, "Size budget: bytes of the written model")
+        ->check(CLI::PositiveNumber);
+    quantize_cmd->add_option("--time-budget", quantize.time_budget,
+                             "Seconds for the budget search; then the best model so far is written")
+        ->check(CLI::PositiveNumber);
+    quantize_cmd->add_option("--emit-exclusions", quantize.emit_exclusions,
+                             "Write the layers left in float as a JSON array of node names (nodes_to_exclude)");
     add_data_flags(*quantize_cmd, quantize.data_options);
 
     try {

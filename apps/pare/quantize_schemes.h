@@ -4,15 +4,27 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "commands.h"
 #include "graph/graph.h"
+#include "quantize/budget_search.h"
 #include "quantize/qdq_rewriter.h"
 
 namespace pare {
+
+/// A model rewritten from the float model, and its quantized layers.
+struct Requantized {
+    Model model;
+    std::vector<QuantizedLayer> layers;
+};
+
+/// Rewrites the float model again with some layers at other precisions: layer -> index into SchemeOutcome::rungs
+/// (layers not named stay at rung 0, the scheme as asked).
+using Requantize = std::function<Result<Requantized>(const RungAssignment& rungs)>;
 
 /// What a scheme did to the model: the layers it changed, and the report's config and quantization sections.
 struct SchemeOutcome {
@@ -20,6 +32,10 @@ struct SchemeOutcome {
     nlohmann::ordered_json config;
     nlohmann::ordered_json quantization;
     double calibration_seconds = 0.0;
+    /// The precisions a layer can be moved up to, the scheme's own first (int8: "int8", "int16", "float"), and the
+    /// rewrite that does it; empty for schemes that cannot vary per layer.
+    std::vector<std::string> rungs;
+    Requantize requantize;
 };
 
 /// True for the schemes that use activation statistics (int8, int16); false for dynamic and fp16. Unknown schemes

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The accuracy budget on every sample model: pare quantize --max-drop on the 2000 evaluation images (int8, calibrated
+# on calib_x.npy), then the written file evaluated on the full 10,000-image test set when BUILD/data has it:
+#   bench/budget_quality.sh [BUILD_DIR] [MODEL_DIR]
+# MAX_DROP (default 0.1) is the budget; LABELS=0 measures it as disagreement with the float model instead of top-1
+# drop. Prints per model: the exit code, the drop the budget was measured on, the evaluations the search made, the
+# layers moved up (layer:precision), the size ratio, and the 10k drop / agreement of the written model.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../build}
+models=${2:-$here/../sample_data/fmnist}
+MODELS=${MODELS:-"mlp cnn resnet mobilenet vit"}
+MAX_DROP=${MAX_DROP:-0.1}
+LABELS=${LABELS:-1}
+pare="$build/apps/pare/pare"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+labels=()
+[ "$LABELS" = 1 ] && labels=(--labels "$models/eval_y.npy")
+printf "%-10s %4s %9s %6s %8s %-40s %12s\n" model exit drop_2k evals size_x fallbacks "10k drop/agr"
+for m in $MODELS; do
+    float="$models/$m.onnx"
+    start=$(date +%s)
+    "$pare" quantize "$float" -o "$work/$m.onnx" --data "$models/calib_x.npy" --eval-data "$models/eval_x.npy" \
+        "${labels[@]}" --max-drop "$MAX_DROP" --quiet --report "$work/q.json" > /dev/null
+    code=$?
+    seconds=$(( $(date +%s) - start ))
+    summary=$(/usr/bin/python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1])); b = r["budget"]
+moved = ",".join("%s:%s" % (f["layer"], f["to"]) for f in b["fallbacks"]) or "-"
+print("%.2f %d %.2f %s" % (b["achieved"]["drop_points"], b["evaluations"], r["size"]["ratio"], moved))' "$work/q.json")
+    read -r drop evals ratio moved <<< "$summary"
+    tenk="-"
+    if [ -f "$build/data/test_x.npy" ]; then
+        "$pare" eval "$work/$m.onnx" --compare "$float" --data "$build/data/test_x.npy" \
+            --labels "$build/data/test_y.npy" --batch 64 --quiet --report "$work/e.json" > /dev/null
+        tenk=$(/usr/bin/python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["accuracy"]; print("%.2f/%.2f%%" % (a["top1_drop_points"], 100*a["agreement"]))' "$work/e.json")
+    fi
+    printf "%-10s %4s %9s %6s %8s %-40s %12s (%ss)\n" "$m" "$code" "$drop" "$evals" "$ratio" "$moved" "$tenk" "$seconds"
+done
