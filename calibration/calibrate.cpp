@@ -45,7 +45,7 @@ Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const S
     const std::map<std::string, std::string> copies =
         config.per_channel ? std::map<std::string, std::string>() : value_copies(model.graph);
     for (const std::string& name : activation_names(model.graph)) {
-        if (!copies.count(name)) observing.observed.insert(name);
+        if (!copies.count(name) || config.last_axis_channels.count(name)) observing.observed.insert(name);
     }
     ModelRunner runner(model, observing, "calibration");
     PARE_RETURN_IF_ERROR(dataset.check_against(runner.input_types()));
@@ -62,7 +62,8 @@ Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const S
         if (!failure.ok() || !dtype_is_float(value.dtype())) return;
         auto it = table.tensors.find(name);
         if (it == table.tensors.end()) {
-            const int channel_axis = config.per_channel && value.rank() >= 2 ? 1 : -1;
+            int channel_axis = config.per_channel && value.rank() >= 2 ? 1 : -1;
+            if (config.last_axis_channels.count(name) && value.rank() >= 1) channel_axis = value.rank() - 1;
             it = table.tensors.emplace(name, TensorStats(name, channel_axis, dataset.samples())).first;
         }
         Tensor rows = value;
@@ -84,6 +85,7 @@ Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const S
     }
     for (const auto& [copy, source] : copies) {
         auto found = table.tensors.find(source);
+        // emplace keeps the statistics of a copy that was observed itself (last-axis channels).
         if (found != table.tensors.end()) table.tensors.emplace(copy, found->second.renamed(copy));
     }
     return table;

@@ -2,15 +2,19 @@
 // evaluation data against the float model, layer by layer.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "calibration/calibrate.h"
 #include "common.h"
 #include "core/file_io.h"
 #include "core/log.h"
 #include "graph/passes.h"
+#include "quantize/bias_correction.h"
+#include "quantize/equalize.h"
 #include "quantize/local_error.h"
 #include "quantize/qdq_rewriter.h"
 #include "quantize/qoperator_writer.h"
+#include "quantize/smoothquant.h"
 #include "quantize_report.h"
 #include "quantize_schemes.h"
 #include "report/latency.h"
@@ -52,7 +56,15 @@ void import_opset(Model& model, const std::string& domain, int64_t version) {
     entry->set_version(version);
 }
 
-// The int8 and int16 schemes: activation statistics, then Q/DQ pairs.
+Result<CalibrationTable> calibrate_model(const Model& model, Dataset& dataset, const SessionOptions& session,
+                                         const CalibrateConfig& config, const std::string& path) {
+    auto calibrated = calibrate(model, dataset, session, config);
+    if (!calibrated.ok()) return calibrated.status().with_context("calibrating '" + path + "'");
+    return std::move(calibrated).value();
+}
+
+// The int8 and int16 schemes: activation statistics (after --equalize and --smoothquant have transformed the float
+// model), then Q/DQ pairs (after --bias-correction has corrected the float biases).
 Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const GlobalOptions& global,
                                       const LoadedModel& loaded, const SessionOptions& session, Model& model) {
     if (options.data.empty() == options.table.empty()) return usage_error("give exactly one of --data and --table");
@@ -61,6 +73,33 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
     if (options.format == "qoperator" && dtype_bits(spec.activation_dtype) != 8) {
         return unsupported("--format qoperator needs 8-bit activations (QLinearConv/QLinearMatMul take no others)");
     }
+
+    const bool recovery = options.equalize || options.smoothquant >= 0.0 || options.bias_correction;
+    if (recovery && options.data.empty()) {
+        return usage_error("--equalize, --smoothquant and --bias-correction need --data (not a --table)");
+    }
+    SchemeOutcome outcome;
+    nlohmann::ordered_json recovered;
+    if (options.equalize) {
+        const EqualizeResult equalized = equalize_cross_layer(model.graph);
+        recovered["equalize"] = {{"pairs", equalized.pairs},
+                                 {"relu6_bounded", equalized.bounded},
+                                 {"iterations", equalized.iterations}};
+        if (equalized.pairs == 0) log_info("--equalize: no Conv -> Conv pair to equalize in this model");
+    }
+
+    RangeOptions range_options;
+    range_options.percentile = options.percentile;
+    range_options.bits = dtype_bits(spec.activation_dtype);
+    // The activation ranges a table gives the rewriter, by the chosen method.
+    auto ranges = [&](const CalibrationTable& table) -> RangeLookup {
+        return [&, table_ptr = &table](const std::string& tensor, Range& range) {
+            auto r = table_ptr->range(tensor, method, range_options);
+            if (!r.ok()) return false;
+            range = spec.activation_symmetric ? r->symmetric : r->asymmetric;
+            return true;
+        };
+    };
 
     // Activation statistics: from a table made for this very model file, or from one pass over the data.
     CalibrationTable table;
@@ -77,24 +116,46 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
                                                             options.data_options, options.samples, global));
         CalibrateConfig config;
         config.batch = options.batch;
-        auto calibrated = calibrate(model, dataset, session, config);
-        if (!calibrated.ok()) return calibrated.status().with_context("calibrating '" + options.model + "'");
-        table = std::move(calibrated).value();
+        if (options.smoothquant >= 0.0) {
+            // Per-channel maxima of the smoothable inputs first; the smoothed model is then calibrated anew.
+            config.last_axis_channels = smoothable_activations(model.graph);
+            PARE_ASSIGN_OR_RETURN(table, calibrate_model(model, dataset, session, config, options.model));
+            ChannelMaxima maxima;
+            for (const auto& name : config.last_axis_channels) {
+                auto it = table.tensors.find(name);
+                if (it == table.tensors.end()) continue;
+                for (const MinMax& channel : it->second.channels()) {
+                    maxima[name].push_back(std::max(std::fabs(channel.min), std::fabs(channel.max)));
+                }
+            }
+            const SmoothQuantResult smoothed = smooth_quant(model.graph, options.smoothquant, maxima);
+            recovered["smoothquant"] = {{"alpha", options.smoothquant},
+                                        {"activations", smoothed.activations},
+                                        {"layers", smoothed.layers},
+                                        {"folded", smoothed.folded},
+                                        {"mul_inserted", smoothed.inserted}};
+            if (smoothed.layers == 0) log_info("--smoothquant: no MatMul/Gemm input to smooth in this model");
+            config.last_axis_channels.clear();
+        }
+        PARE_ASSIGN_OR_RETURN(table, calibrate_model(model, dataset, session, config, options.model));
+        if (options.bias_correction) {
+            outcome.float_model = model;
+            PARE_ASSIGN_OR_RETURN(outcome.layers, rewrite_to_qdq(model.graph, model.opset(), spec, ranges(table)));
+            const LocalErrorGraph local = build_local_error_graph(*outcome.float_model, model, outcome.layers);
+            PARE_ASSIGN_OR_RETURN(const std::vector<BiasShift> shifts,
+                                  measure_bias_shifts(local, dataset, options.batch, session));
+            model = *outcome.float_model;
+            const BiasCorrectionResult corrected = correct_biases(model.graph, shifts);
+            recovered["bias_correction"] = {{"layers", corrected.corrected},
+                                            {"biases_added", corrected.added},
+                                            {"skipped", corrected.skipped}};
+        }
     }
     const double calibration_seconds = seconds_since(calibration_started);
 
-    RangeOptions range_options;
-    range_options.percentile = options.percentile;
-    range_options.bits = dtype_bits(spec.activation_dtype);
-    const RangeLookup lookup = [&](const std::string& tensor, Range& range) {
-        auto r = table.range(tensor, method, range_options);
-        if (!r.ok()) return false;
-        range = spec.activation_symmetric ? r->symmetric : r->asymmetric;
-        return true;
-    };
-    SchemeOutcome outcome;
     outcome.calibration_seconds = calibration_seconds;
-    PARE_ASSIGN_OR_RETURN(outcome.layers, rewrite_to_qdq(model.graph, model.opset(), spec, lookup));
+    if (recovery && !outcome.float_model) outcome.float_model = model;
+    PARE_ASSIGN_OR_RETURN(outcome.layers, rewrite_to_qdq(model.graph, model.opset(), spec, ranges(table)));
     if (!spec.qdq_domain.empty()) import_opset(model, spec.qdq_domain, 1);
     outcome.config = {{"scheme", options.scheme},
                       {"activations", options.activations},
@@ -109,7 +170,11 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
                       {"qdq_domain", spec.qdq_domain.empty() ? std::string("ai.onnx") : spec.qdq_domain},
                       {"batch", options.batch},
                       {"seed", global.seed}};
+    outcome.config["equalize"] = options.equalize;
+    outcome.config["smoothquant"] = options.smoothquant >= 0.0 ? nlohmann::ordered_json(options.smoothquant) : nullptr;
+    outcome.config["bias_correction"] = options.bias_correction;
     outcome.quantization = {{"layers", outcome.layers.size()}, {"calibration_samples", table.samples}};
+    for (auto& [key, value] : recovered.items()) outcome.quantization[key] = value;
     return outcome;
 }
 
@@ -134,6 +199,10 @@ Result<nlohmann::ordered_json> latency_before_after(const Model& before, const M
 }  // namespace
 
 Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global) {
+    if ((options.equalize || options.smoothquant >= 0.0 || options.bias_correction) && options.scheme != "int8" &&
+        options.scheme != "int16") {
+        return usage_error("--equalize, --smoothquant and --bias-correction apply to the int8 and int16 schemes");
+    }
     if (is_weight_only_scheme(options.scheme)) return run_quantize_weight_only(options, global);
     const auto started = Clock::now();
     PARE_ASSIGN_OR_RETURN(const bool calibrated, scheme_needs_calibration(options.scheme));
@@ -147,10 +216,11 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     Model model = loaded.model;
     simplify_for_compression(model.graph);
 
-    const Model float_model = model;  // what the local error of each layer is measured against
+    Model float_model = model;  // what the local error of each layer is measured against
     const auto rewrite_started = Clock::now();
     PARE_ASSIGN_OR_RETURN(SchemeOutcome outcome, calibrated ? quantize_static(options, global, loaded, session, model)
                                                             : apply_calibration_free_scheme(options, global, model));
+    if (outcome.float_model) float_model = std::move(*outcome.float_model);
     const std::vector<QuantizedLayer>& layers = outcome.layers;
     if (layers.empty()) return usage_error("nothing to quantize: every Conv/Gemm/MatMul is excluded or has no range");
     // The local error of each layer is measured on the QDQ form, whose integer arithmetic the QOperator file shares.

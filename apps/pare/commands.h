@@ -79,6 +79,10 @@ struct QuantizeOptions {
     int64_t limit = 0;         // evaluation samples (0: all)
     int64_t samples = 0;       // calibration samples (0: all)
     DataOptions data_options;  // for both --data and --eval-data
+    // Recovery algorithms of the int8/int16 schemes (quantize/equalize.h, smoothquant.h, bias_correction.h).
+    bool equalize = false;
+    double smoothquant = -1.0;  // alpha; < 0: off
+    bool bias_correction = false;
 };
 
 struct CalibrateOptions {

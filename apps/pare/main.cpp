@@ -160,6 +160,13 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     quantize_cmd->add_option("--samples", quantize.samples, "Calibrate on the first N samples (0: all)")
         ->capture_default_str();
+    quantize_cmd->add_flag("--equalize", quantize.equalize,
+                           "int8/int16: cross-layer equalization of consecutive convolutions before calibration");
+    quantize_cmd->add_option("--smoothquant", quantize.smoothquant,
+                             "int8/int16: SmoothQuant strength ALPHA in [0, 1] for MatMul/Gemm inputs")
+        ->check(CLI::Range(0.0, 1.0));
+    quantize_cmd->add_flag("--bias-correction", quantize.bias_correction,
+                           "int8/int16: subtract each layer's mean output error (on --data) from its bias");
     add_data_flags(*quantize_cmd, quantize.data_options);
 
     try {

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ struct SchemeOutcome {
     nlohmann::ordered_json config;
     nlohmann::ordered_json quantization;
     double calibration_seconds = 0.0;
+    /// The float model the layers were rewritten from, when the scheme transformed it first (--equalize,
+    /// --smoothquant): the reference of the per-layer errors.
+    std::optional<Model> float_model;
 };
 
 /// True for the schemes that use activation statistics (int8, int16); false for dynamic and fp16. Unknown schemes
