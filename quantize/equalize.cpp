@@ -188,9 +188,9 @@ EqualizeResult equalize_cross_layer(Graph& graph, int max_iterations, double tol
     result.pairs = static_cast<int>(pairs.size());
     while (!pairs.empty() && result.iterations < max_iterations) {
         ++result.iterations;
-        double deviation = 0.0;
-        for (const Pair& pair : pairs) deviation = std::max(deviation, equalize_pair(graph, pair));
-        if (deviation <= tolerance) break;
+        result.deviation = 0.0;
+        for (const Pair& pair : pairs) result.deviation = std::max(result.deviation, equalize_pair(graph, pair));
+        if (result.deviation <= tolerance) break;
     }
     return result;
 }

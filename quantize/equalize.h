@@ -13,6 +13,7 @@ struct EqualizeResult {
     int pairs = 0;        // conv pairs equalized
     int bounded = 0;      // of them, pairs whose Relu6-style Clip became Relu -> Min(per-channel bound)
     int iterations = 0;   // sweeps over all pairs until the scales settled (or the cap)
+    double deviation = 0; // largest |s_i - 1| of the last sweep: how far from converged the cap left it
 };
 
 /// Equalizes every pair Conv -> (Relu | Clip(min 0) | nothing) -> Conv of the main graph, depthwise and grouped
@@ -21,6 +22,6 @@ struct EqualizeResult {
 /// value between the two convs has another reader or is a graph output, or when the channel counts disagree.
 /// A Clip with a finite upper bound (Relu6) is not positively homogeneous: it is rewritten as Relu followed by Min
 /// with a per-channel bound, which scales with the channel and keeps the function exact.
-EqualizeResult equalize_cross_layer(Graph& graph, int max_iterations = 20, double tolerance = 1e-4);
+EqualizeResult equalize_cross_layer(Graph& graph, int max_iterations = 100, double tolerance = 1e-4);
 
 }  // namespace pare

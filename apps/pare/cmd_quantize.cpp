@@ -84,7 +84,8 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
         const EqualizeResult equalized = equalize_cross_layer(model.graph);
         recovered["equalize"] = {{"pairs", equalized.pairs},
                                  {"relu6_bounded", equalized.bounded},
-                                 {"iterations", equalized.iterations}};
+                                 {"iterations", equalized.iterations},
+                                 {"last_deviation", equalized.deviation}};
         if (equalized.pairs == 0) log_info("--equalize: no Conv -> Conv pair to equalize in this model");
     }
 
@@ -220,7 +221,10 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     const auto rewrite_started = Clock::now();
     PARE_ASSIGN_OR_RETURN(SchemeOutcome outcome, calibrated ? quantize_static(options, global, loaded, session, model)
                                                             : apply_calibration_free_scheme(options, global, model));
-    if (outcome.float_model) float_model = std::move(*outcome.float_model);
+    // A float model transformed before quantization (--equalize, --smoothquant) computes other intermediate values
+    // than the file: the cumulative error of each layer is then measured against it, as for QOperator below.
+    const bool transformed = outcome.float_model.has_value();
+    if (transformed) float_model = std::move(*outcome.float_model);
     const std::vector<QuantizedLayer>& layers = outcome.layers;
     if (layers.empty()) return usage_error("nothing to quantize: every Conv/Gemm/MatMul is excluded or has no range");
     // The local error of each layer is measured on the QDQ form, whose integer arithmetic the QOperator file shares.
@@ -247,13 +251,14 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
         eval.batch = options.batch;
         eval.limit = options.limit;
         eval.data_options = options.data_options;
-        eval.per_layer = options.format == "qdq";  // QOperator outputs lose their float names: see below
+        eval.per_layer = options.format == "qdq" && !transformed;  // QOperator outputs lose their float names
         PARE_RETURN_IF_ERROR(evaluate_into_report(eval, global, report));
         // A QOperator file no longer carries the layers' outputs under their float names: the cumulative error
         // comes from a copy of the QDQ form in the same pass. Local errors need each layer's QDQ pattern: the
         // static schemes only.
         if (calibrated) {
-            local_graph = build_local_error_graph(float_model, qdq_model, layers, options.format == "qoperator");
+            local_graph =
+                build_local_error_graph(float_model, qdq_model, layers, options.format == "qoperator" || transformed);
             PARE_ASSIGN_OR_RETURN(Dataset dataset, open_dataset(options.eval_data, float_model.graph.input_names(),
                                                                 options.data_options, options.limit, global));
             PARE_ASSIGN_OR_RETURN(layer_errors, measure_local_errors(local_graph, dataset, options.batch, session));
