@@ -73,7 +73,8 @@ void fold_into_product(Graph& graph, const Node& node, const std::vector<double>
     if (node.num_inputs() > 2 && node.has_input(2)) divide_vector(graph, node.input(2), scales);
 }
 
-// Puts 1/s into the producer of `activation` when its outputs can absorb it exactly; false otherwise.
+// Puts 1/s into the producer of `activation` when its outputs can absorb it exactly; false otherwise (nothing
+// changed then).
 bool fold_into_producer(Graph& graph, const std::string& activation, const std::vector<double>& scales) {
     const int p = graph.producer(activation);
     if (p < 0 || graph.nodes[p].output(0) != activation) return false;
@@ -89,6 +90,10 @@ bool fold_into_producer(Graph& graph, const std::string& activation, const std::
     if ((is_op(node, "MatMul") || is_op(node, "Gemm")) && product_can_fold(graph, node, channels)) {
         fold_into_product(graph, node, scales);
         return true;
+    }
+    // Relu(x) / s == Relu(x / s) for s > 0: through a Relu to what produces its input.
+    if (is_op(node, "Relu") && graph.consumers(node.input(0)).size() == 1 && !is_graph_output(graph, node.input(0))) {
+        return fold_into_producer(graph, node.input(0), scales);
     }
     if (is_op(node, "Add") && node.num_inputs() == 2) {
         for (int b = 0; b < 2; ++b) {
@@ -111,8 +116,8 @@ bool fold_into_producer(Graph& graph, const std::string& activation, const std::
 std::set<std::string> smoothable_activations(const Graph& graph) {
     std::set<std::string> result;
     for (const Node& node : graph.nodes) {
-        if (node.num_inputs() >= 2 && !graph.constant(node.input(0)) && is_smoothable_reader(graph, node, node.input(0)))
-            result.insert(node.input(0));
+        const bool activation = node.num_inputs() >= 2 && !graph.constant(node.input(0));
+        if (activation && is_smoothable_reader(graph, node, node.input(0))) result.insert(node.input(0));
     }
     return result;
 }

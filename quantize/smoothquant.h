@@ -30,7 +30,8 @@ struct SmoothQuantResult {
 
 /// Smooths every smoothable activation that has maxima in `maxima` (one per channel of the last axis) with strength
 /// `alpha` in [0, 1]. The 1/s goes into the producer when it is a LayerNormalization over the last axis, a
-/// MatMul/Gemm with a private constant weight (and bias), or an Add of a private constant to such a product, and
+/// MatMul/Gemm with a private constant weight (and bias), or an Add of a private constant to such a product (also
+/// through a Relu, which commutes with a positive scale), and
 /// every reader of the activation is smoothed; otherwise a Mul by 1/s is inserted for the smoothed readers.
 SmoothQuantResult smooth_quant(Graph& graph, double alpha, const ChannelMaxima& maxima);
 

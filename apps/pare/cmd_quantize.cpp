@@ -56,6 +56,11 @@ void import_opset(Model& model, const std::string& domain, int64_t version) {
     entry->set_version(version);
 }
 
+// --equalize, --smoothquant or --bias-correction.
+bool recovery_requested(const QuantizeOptions& options) {
+    return options.equalize || !std::isnan(options.smoothquant) || options.bias_correction;
+}
+
 Result<CalibrationTable> calibrate_model(const Model& model, Dataset& dataset, const SessionOptions& session,
                                          const CalibrateConfig& config, const std::string& path) {
     auto calibrated = calibrate(model, dataset, session, config);
@@ -74,7 +79,7 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
         return unsupported("--format qoperator needs 8-bit activations (QLinearConv/QLinearMatMul take no others)");
     }
 
-    const bool recovery = options.equalize || options.smoothquant >= 0.0 || options.bias_correction;
+    const bool recovery = recovery_requested(options);
     if (recovery && options.data.empty()) {
         return usage_error("--equalize, --smoothquant and --bias-correction need --data (not a --table)");
     }
@@ -117,7 +122,7 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
                                                             options.data_options, options.samples, global));
         CalibrateConfig config;
         config.batch = options.batch;
-        if (options.smoothquant >= 0.0) {
+        if (!std::isnan(options.smoothquant)) {
             // Per-channel maxima of the smoothable inputs first; the smoothed model is then calibrated anew.
             config.last_axis_channels = smoothable_activations(model.graph);
             PARE_ASSIGN_OR_RETURN(table, calibrate_model(model, dataset, session, config, options.model));
@@ -172,7 +177,8 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
                       {"batch", options.batch},
                       {"seed", global.seed}};
     outcome.config["equalize"] = options.equalize;
-    outcome.config["smoothquant"] = options.smoothquant >= 0.0 ? nlohmann::ordered_json(options.smoothquant) : nullptr;
+    outcome.config["smoothquant"] =
+        std::isnan(options.smoothquant) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(options.smoothquant);
     outcome.config["bias_correction"] = options.bias_correction;
     outcome.quantization = {{"layers", outcome.layers.size()}, {"calibration_samples", table.samples}};
     for (auto& [key, value] : recovered.items()) outcome.quantization[key] = value;
@@ -200,9 +206,11 @@ Result<nlohmann::ordered_json> latency_before_after(const Model& before, const M
 }  // namespace
 
 Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global) {
-    if ((options.equalize || options.smoothquant >= 0.0 || options.bias_correction) && options.scheme != "int8" &&
-        options.scheme != "int16") {
+    if (recovery_requested(options) && options.scheme != "int8" && options.scheme != "int16") {
         return usage_error("--equalize, --smoothquant and --bias-correction apply to the int8 and int16 schemes");
+    }
+    if (options.smoothquant < 0.0 || options.smoothquant > 1.0) {  // NaN (off) passes
+        return usage_error("--smoothquant ALPHA must be in [0, 1], not " + std::to_string(options.smoothquant));
     }
     if (is_weight_only_scheme(options.scheme)) return run_quantize_weight_only(options, global);
     const auto started = Clock::now();

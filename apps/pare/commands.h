@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -81,7 +82,7 @@ struct QuantizeOptions {
     DataOptions data_options;  // for both --data and --eval-data
     // Recovery algorithms of the int8/int16 schemes (quantize/equalize.h, smoothquant.h, bias_correction.h).
     bool equalize = false;
-    double smoothquant = -1.0;  // alpha; < 0: off
+    double smoothquant = std::numeric_limits<double>::quiet_NaN();  // alpha; NaN: off
     bool bias_correction = false;
 };
 

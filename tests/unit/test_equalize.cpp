@@ -16,7 +16,8 @@ namespace {
 // x [1, 2, 6, 6] -> Conv A (2 -> 4, 3x3) -> Clip(0, 6) -> depthwise Conv B (4, 3x3) -> Relu -> Conv C (4 -> 3, 1x1).
 // Channel scales differ by up to 100x, and channel 3 of A is large enough that Relu6 clips it.
 Graph conv_chain(float clip_min = 0.0f) {
-    Graph graph = make_graph({value_info("x", DType::kF32, {1, 2, 6, 6})}, {value_info("y", DType::kF32, {1, 3, 6, 6})});
+    Graph graph =
+        make_graph({value_info("x", DType::kF32, {1, 2, 6, 6})}, {value_info("y", DType::kF32, {1, 3, 6, 6})});
     graph.set_initializer("wa", patterned({4, 2, 3, 3}, 1, {0.05f, 1.0f, 0.3f, 5.0f}));
     graph.set_initializer("ba", patterned({4}, 2));
     graph.set_initializer("wb", patterned({4, 1, 3, 3}, 3, {2.0f, 0.02f, 1.0f, 0.1f}));
@@ -84,7 +85,8 @@ TEST_CASE("equalize_cross_layer keeps the float outputs of a Relu6 / depthwise /
 }
 
 TEST_CASE("equalize_cross_layer on a hand pair: s = sqrt(r1 / r2), both ranges become sqrt(r1 r2)") {
-    Graph graph = make_graph({value_info("x", DType::kF32, {1, 1, 1, 1})}, {value_info("y", DType::kF32, {1, 1, 1, 1})});
+    Graph graph =
+        make_graph({value_info("x", DType::kF32, {1, 1, 1, 1})}, {value_info("y", DType::kF32, {1, 1, 1, 1})});
     // r1 = (4, 1), r2 = (1, 4): s = (2, 0.5), r1 / s = r2 * s = (2, 2).
     graph.set_initializer("w1", tensor_from_vector<float>({4.0f, -1.0f}, {2, 1, 1, 1}));
     graph.set_initializer("b1", tensor_from_vector<float>({1.0f, 1.0f}, {2}));

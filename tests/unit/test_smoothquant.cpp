@@ -65,8 +65,8 @@ double int8_matmul_error(const Tensor& x, const Tensor& w) {
 
 }  // namespace
 
-TEST_CASE("smooth_quant folds 1/s into a MatMul + Add producer and keeps the float outputs") {
-    // x -> MatMul w0 -> Add b0 -> h -> MatMul w1 -> y, h with an outlier channel (column 1 of w0 is large).
+TEST_CASE("smooth_quant folds 1/s through a Relu into a MatMul + Add producer and keeps the float outputs") {
+    // x -> MatMul w0 -> Add b0 -> Relu -> h -> MatMul w1 -> y, h with an outlier channel (column 1 of w0 is large).
     Graph graph = make_graph({value_info("x", DType::kF32, {16, 4})}, {value_info("y", DType::kF32, {16, 3})});
     graph.set_initializer("w0", patterned({4, 4}, 1));
     Tensor w0 = graph.constant("w0")->clone();
@@ -75,7 +75,8 @@ TEST_CASE("smooth_quant folds 1/s into a MatMul + Add producer and keeps the flo
     graph.set_initializer("b0", patterned({4}, 2));
     graph.set_initializer("w1", patterned({4, 3}, 3));
     add_node(graph, "MatMul", "fc0", {"x", "w0"}, {"p"});
-    add_node(graph, "Add", "bias0", {"p", "b0"}, {"h"});
+    add_node(graph, "Add", "bias0", {"p", "b0"}, {"pb"});
+    add_node(graph, "Relu", "relu0", {"pb"}, {"h"});
     add_node(graph, "MatMul", "fc1", {"h", "w1"}, {"y"});
     CHECK(smoothable_activations(graph) == std::set<std::string>{"x", "h"});
 
@@ -92,7 +93,7 @@ TEST_CASE("smooth_quant folds 1/s into a MatMul + Add producer and keeps the flo
     CHECK(result.layers == 1);
     CHECK(result.folded == 1);
     CHECK(result.inserted == 0);
-    CHECK(graph.nodes.size() == 3);
+    CHECK(graph.nodes.size() == 4);
     const auto [diff, scale] = max_difference(before, run(graph, x));
     CHECK(diff <= 1e-5 * scale);
     // Row j of w1 was multiplied by s_j = sqrt(max|h_j| / max|w1_j|): the outlier channel's row grew.
