@@ -72,6 +72,9 @@ TEST_CASE("equalize_cross_layer keeps the float outputs of a Relu6 / depthwise /
     CHECK(result.iterations > 1);
     CHECK(std::count_if(graph.nodes.begin(), graph.nodes.end(), [](const Node& n) { return n.op_type() == "Min"; }) ==
           1);
+    Graph again = conv_chain();
+    equalize_cross_layer(again);  // deterministic: the same weights bit for bit
+    for (const char* name : {"wa", "ba", "wb", "bb", "wc"}) CHECK(graph.constant(name)->equals(*again.constant(name)));
     const Tensor after = run(graph, x);
     const auto [diff, scale] = max_difference(before, after);
     CHECK(scale > 0.1);
