@@ -230,7 +230,8 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     PARE_ASSIGN_OR_RETURN(SchemeOutcome outcome, calibrated ? quantize_static(options, global, loaded, session, model)
                                                             : apply_calibration_free_scheme(options, global, model));
     // A float model transformed before quantization (--equalize, --smoothquant) computes other intermediate values
-    // than the file: the cumulative error of each layer is then measured against it, as for QOperator below.
+    // than the file: the cumulative error of each layer is then measured against it, as for QOperator below. With
+    // --bias-correction it is the model before the correction, so the errors show what the correction won.
     const bool transformed = outcome.float_model.has_value();
     if (transformed) float_model = std::move(*outcome.float_model);
     const std::vector<QuantizedLayer>& layers = outcome.layers;
