@@ -8,6 +8,7 @@
 #include "core/half.h"
 #include "graph/passes.h"
 #include "ops/quantize_math.h"
+#include "quantize/gptq_weight.h"
 #include "quantize/int4_pack.h"
 #include "quantize/log_quant.h"
 #include "quantize/opset_upgrade.h"
@@ -226,6 +227,23 @@ private:
         return std::optional<WeightOnlyLayer>(std::move(layer));
     }
 
+    // The values to encode: the float weight itself (rounded to nearest by the encoder), or, when the layer has an
+    // input Hessian, GPTQ's rounding of it onto the same grid (`round` decodes one element with the encoder's
+    // scales), which the encoder then rounds again exactly.
+    Result<std::vector<float>> values_to_encode(const Tensor& weight, const WeightLayout& layout,
+                                                const ElementRounding& round, WeightOnlyLayer& layer) const {
+        const float* src = weight.data<float>();
+        if (!spec_.hessians) return std::vector<float>(src, src + weight.numel());
+        auto found = spec_.hessians->find(layer.output);
+        if (found == spec_.hessians->end()) return std::vector<float>(src, src + weight.numel());
+        auto rounded = gptq_weight(weight, layout.channel_axis, found->second, round);
+        if (!rounded.ok()) return rounded.status().with_context("GPTQ of " + layer.node);
+        layer.gptq = true;
+        layer.rtn_output_error = rounded->rtn_error;
+        layer.gptq_output_error = rounded->gptq_error;
+        return std::move(rounded->values);
+    }
+
     // Block-wise int4 behind DequantizeLinear. Conv kernels with a spatial extent are blocked over their
     // flattened [O, I x kH x kW] view (a DequantizeLinear block runs along one axis only), then reshaped back.
     Result<std::vector<float>> encode_int4(const Tensor& weight, DType dtype, const WeightLayout& layout,
@@ -257,11 +275,17 @@ private:
         }
         std::vector<float> scales(groups);
         for (int64_t g = 0; g < groups; ++g) scales[g] = choose_int4_scale(lo[g], hi[g], dtype);
+        const ElementRounding round = [&](int64_t i, double value) {
+            const float scale = scales[group_of(i)];
+            return static_cast<double>(
+                dequantize_value(quantize_value(static_cast<float>(value), scale, 0, kInt4Levels), scale, 0));
+        };
+        PARE_ASSIGN_OR_RETURN(const std::vector<float> values, values_to_encode(weight, layout, round, layer));
         std::vector<int8_t> codes(static_cast<size_t>(weight.numel()));
         std::vector<float> decoded(codes.size());
         for (int64_t i = 0; i < weight.numel(); ++i) {
             const float scale = scales[group_of(i)];
-            codes[i] = static_cast<int8_t>(quantize_value(src[i], scale, 0, kInt4Levels));
+            codes[i] = static_cast<int8_t>(quantize_value(values[i], scale, 0, kInt4Levels));
             decoded[i] = dequantize_value(codes[i], scale, 0);
         }
         Shape scale_shape = {view.dim};
@@ -299,11 +323,17 @@ private:
         std::vector<float> scales(view.dim);
         for (int64_t c = 0; c < view.dim; ++c) scales[c] = choose_log_scale(channels[c], spec_.bits, dtype);
         const std::vector<float> codebook = log_codebook(spec_.bits);
+        const ElementRounding round = [&](int64_t i, double value) {
+            const float scale = scales[(i / view.inner) % view.dim];
+            const uint8_t code = log_encode(static_cast<float>(value), scale, spec_.bits);
+            return static_cast<double>(round_to(round_to(codebook[code], dtype) * scale, dtype));
+        };
+        PARE_ASSIGN_OR_RETURN(const std::vector<float> values, values_to_encode(weight, layout, round, layer));
         std::vector<int8_t> codes(static_cast<size_t>(weight.numel()));
         std::vector<float> decoded(codes.size());
         for (int64_t i = 0; i < weight.numel(); ++i) {
             const float scale = scales[(i / view.inner) % view.dim];
-            const uint8_t code = log_encode(src[i], scale, spec_.bits);
+            const uint8_t code = log_encode(values[i], scale, spec_.bits);
             codes[i] = static_cast<int8_t>(code);
             decoded[i] = round_to(round_to(codebook[code], dtype) * scale, dtype);
         }

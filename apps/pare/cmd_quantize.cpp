@@ -18,6 +18,7 @@
 #include "quantize_report.h"
 #include "quantize_schemes.h"
 #include "report/latency.h"
+#include "weight_rounding.h"
 
 namespace pare {
 
@@ -144,23 +145,26 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
             config.last_axis_channels.clear();
         }
         PARE_ASSIGN_OR_RETURN(table, calibrate_model(model, dataset, session, config, options.model));
-        if (options.bias_correction) {
-            outcome.float_model = model;
-            PARE_ASSIGN_OR_RETURN(outcome.layers, rewrite_to_qdq(model.graph, model.opset(), spec, ranges(table)));
-            const LocalErrorGraph local = build_local_error_graph(*outcome.float_model, model, outcome.layers);
-            PARE_ASSIGN_OR_RETURN(const std::vector<BiasShift> shifts,
-                                  measure_bias_shifts(local, dataset, options.batch, session));
-            model = *outcome.float_model;
-            const BiasCorrectionResult corrected = correct_biases(model.graph, shifts);
-            recovered["bias_correction"] = {{"layers", corrected.corrected},
-                                            {"biases_added", corrected.added},
-                                            {"skipped", corrected.skipped}};
-        }
     }
-    const double calibration_seconds = seconds_since(calibration_started);
 
-    outcome.calibration_seconds = calibration_seconds;
-    if (recovery && !outcome.float_model) outcome.float_model = model;
+    PARE_ASSIGN_OR_RETURN(const LayerHessians hessians,
+                          collect_gptq_hessians(options, global, model, spec.excluded_nodes));
+    if (options.weight_rounding == "gptq") spec.hessians = &hessians;
+    if (recovery) outcome.float_model = model;
+    if (options.bias_correction) {
+        PARE_ASSIGN_OR_RETURN(Dataset dataset, open_dataset(options.data, model.graph.input_names(),
+                                                            options.data_options, options.samples, global));
+        PARE_ASSIGN_OR_RETURN(outcome.layers, rewrite_to_qdq(model.graph, model.opset(), spec, ranges(table)));
+        const LocalErrorGraph local = build_local_error_graph(*outcome.float_model, model, outcome.layers);
+        PARE_ASSIGN_OR_RETURN(const std::vector<BiasShift> shifts,
+                              measure_bias_shifts(local, dataset, options.batch, session));
+        model = *outcome.float_model;
+        const BiasCorrectionResult corrected = correct_biases(model.graph, shifts);
+        recovered["bias_correction"] = {{"layers", corrected.corrected},
+                                        {"biases_added", corrected.added},
+                                        {"skipped", corrected.skipped}};
+    }
+    outcome.calibration_seconds = seconds_since(calibration_started);
     PARE_ASSIGN_OR_RETURN(outcome.layers, rewrite_to_qdq(model.graph, model.opset(), spec, ranges(table)));
     if (!spec.qdq_domain.empty()) import_opset(model, spec.qdq_domain, 1);
     outcome.config = {{"scheme", options.scheme},
@@ -168,6 +172,7 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
                       {"activation_dtype", dtype_onnx_name(spec.activation_dtype)},
                       {"weights", options.weights},
                       {"weight_dtype", dtype_onnx_name(spec.weight_dtype)},
+                      {"weight_rounding", options.weight_rounding},
                       {"calibration", options.calibration},
                       {"percentile", options.percentile},
                       {"calibration_source", options.table.empty() ? options.data : options.table},
@@ -206,6 +211,7 @@ Result<nlohmann::ordered_json> latency_before_after(const Model& before, const M
 }  // namespace
 
 Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global) {
+    PARE_RETURN_IF_ERROR(check_weight_rounding(options));
     if (recovery_requested(options) && options.scheme != "int8" && options.scheme != "int16") {
         return usage_error("--equalize, --smoothquant and --bias-correction apply to the int8 and int16 schemes");
     }

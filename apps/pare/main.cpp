@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
     quantize_cmd->add_option("--scheme", quantize.scheme,
                              "int8, int16 (static, calibrated), dynamic (int8 weights, activation scales at run time), "
                              "fp16 (float16 weights and activations), int4 or log (weight-only); dynamic, fp16, int4 "
-                             "and log take no --data/--table")
+                             "and log take no --data/--table (int4 and log take --data with --weight-rounding gptq)")
         ->capture_default_str();
     quantize_cmd->add_option("--block-size", quantize.block_size,
                              "--scheme int4 (weight-only): weights per scale along the reduction axis (0: per channel)")
@@ -131,6 +131,10 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     quantize_cmd->add_option("--bits", quantize.bits, "--scheme log (weight-only, power-of-two): bits per weight code")
         ->check(CLI::Range(3, 8))
+        ->capture_default_str();
+    quantize_cmd->add_option("--weight-rounding", quantize.weight_rounding,
+                             "rtn (round to nearest) or gptq (int8, int16, int4, log: rounds each layer's weight "
+                             "against its input Hessian from --data)")
         ->capture_default_str();
     quantize_cmd->add_option("--activations", quantize.activations, "u8 (asymmetric) or s8-symmetric")
         ->capture_default_str();
