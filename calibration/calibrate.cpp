@@ -45,10 +45,11 @@ Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const S
     const std::map<std::string, std::string> copies =
         config.per_channel ? std::map<std::string, std::string>() : value_copies(model.graph);
     for (const std::string& name : activation_names(model.graph)) {
-        if (!copies.count(name)) observing.observed.insert(name);
+        if (!copies.count(name) || config.last_axis_channels.count(name)) observing.observed.insert(name);
     }
-    // Without per-channel ranges the statistics ignore element order: channels-last values need no transposing.
-    observing.observe_any_layout = !config.per_channel;
+    // Without per-channel ranges (axis 1 or the last axis) the statistics ignore element order: channels-last values
+    // need no transposing.
+    observing.observe_any_layout = !config.per_channel && config.last_axis_channels.empty();
     ModelRunner runner(model, observing, "calibration");
     PARE_RETURN_IF_ERROR(dataset.check_against(runner.input_types()));
     // The last, partial batch is padded to a full one (so memory peaks with the first batch and one session serves
@@ -64,7 +65,8 @@ Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const S
         if (!failure.ok() || !dtype_is_float(value.dtype())) return;
         auto it = table.tensors.find(name);
         if (it == table.tensors.end()) {
-            const int channel_axis = config.per_channel && value.rank() >= 2 ? 1 : -1;
+            int channel_axis = config.per_channel && value.rank() >= 2 ? 1 : -1;
+            if (config.last_axis_channels.count(name) && value.rank() >= 1) channel_axis = value.rank() - 1;
             it = table.tensors.emplace(name, TensorStats(name, channel_axis, dataset.samples())).first;
         }
         Tensor rows = value;
@@ -86,6 +88,7 @@ Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const S
     }
     for (const auto& [copy, source] : copies) {
         auto found = table.tensors.find(source);
+        // emplace keeps the statistics of a copy that was observed itself (last-axis channels).
         if (found != table.tensors.end()) table.tensors.emplace(copy, found->second.renamed(copy));
     }
     return table;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@ namespace pare {
 struct CalibrateConfig {
     int64_t batch = 64;
     bool per_channel = false;  // also min/max per channel (axis 1)
+    /// Tensors whose per-channel min/max is kept along their last axis instead (SmoothQuant's activation maxima,
+    /// one entry per channel whatever the number of samples).
+    std::set<std::string> last_axis_channels;
 };
 
 /// The values calibration observes: graph inputs and every node output of the main graph, in graph order.

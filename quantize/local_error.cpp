@@ -52,6 +52,12 @@ public:
         return add_copy(node, inputs, name);
     }
 
+    /// dst name of a quantized-graph value this copier copied ("" when it did not).
+    std::string copied(const std::string& name) const {
+        auto it = copied_.find(name);
+        return it == copied_.end() ? std::string() : it->second;
+    }
+
 private:
     // An input of the compute node: a constant (cone), or DQ(Q(activation)).
     std::optional<std::string> copy_input(const std::string& name) {
@@ -221,7 +227,8 @@ LocalErrorGraph build_local_error_graph(const Model& float_model, const Model& q
             log_warning("local error of layer '" + layer.node + "' not measured: its quantized form is not QDQ");
             continue;
         }
-        result.probes.push_back(LocalProbe{layer.node, measured, *local});
+        result.probes.push_back(LocalProbe{layer.node, measured, *local, layer.node_output,
+                                           copier.copied(quantized.graph.nodes[compute].output(0))});
     }
     if (cumulative) {
         const auto names = append_model_copy(quantized.graph, graph, "pare_cumulative/");
@@ -229,7 +236,7 @@ LocalErrorGraph build_local_error_graph(const Model& float_model, const Model& q
             const std::string measured = layer.output.empty() ? layer.node_output : layer.output;
             auto it = names.find(measured);
             if (it != names.end() && graph.producer(measured) >= 0) {
-                result.cumulative.push_back(LocalProbe{layer.node, measured, it->second});
+                result.cumulative.push_back(LocalProbe{layer.node, measured, it->second, "", ""});
             }
         }
     }

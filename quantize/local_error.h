@@ -20,6 +20,10 @@ struct LocalProbe {
     std::string layer;      // node name of the quantized layer
     std::string reference;  // the float model's value
     std::string local;      // the quantized copy's value
+    /// The layer's own output before any output quantizer or absorbed activation: the float model's value, and the
+    /// quantized copy's (the compute node on dequantized inputs, weight and bias). Bias correction compares these.
+    std::string node_reference;
+    std::string node_local;
 };
 
 struct LocalErrorGraph {

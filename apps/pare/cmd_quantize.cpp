@@ -2,6 +2,7 @@
 // evaluation data against the float model, layer by layer.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <optional>
 
 #include "calibration/calibrate.h"
@@ -9,9 +10,12 @@
 #include "core/file_io.h"
 #include "core/log.h"
 #include "graph/passes.h"
+#include "quantize/bias_correction.h"
+#include "quantize/equalize.h"
 #include "quantize/local_error.h"
 #include "quantize/qdq_rewriter.h"
 #include "quantize/qoperator_writer.h"
+#include "quantize/smoothquant.h"
 #include "quantize_budget.h"
 #include "quantize_report.h"
 #include "quantize_schemes.h"
@@ -55,7 +59,20 @@ void import_opset(Model& model, const std::string& domain, int64_t version) {
     entry->set_version(version);
 }
 
-// The int8 and int16 schemes: activation statistics, then Q/DQ pairs.
+// --equalize, --smoothquant or --bias-correction.
+bool recovery_requested(const QuantizeOptions& options) {
+    return options.equalize || !std::isnan(options.smoothquant) || options.bias_correction;
+}
+
+Result<CalibrationTable> calibrate_model(const Model& model, Dataset& dataset, const SessionOptions& session,
+                                         const CalibrateConfig& config, const std::string& path) {
+    auto calibrated = calibrate(model, dataset, session, config);
+    if (!calibrated.ok()) return calibrated.status().with_context("calibrating '" + path + "'");
+    return std::move(calibrated).value();
+}
+
+// The int8 and int16 schemes: activation statistics (after --equalize and --smoothquant have transformed the float
+// model), then Q/DQ pairs (after --bias-correction has corrected the float biases).
 Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const GlobalOptions& global,
                                       const LoadedModel& loaded, const SessionOptions& session, Model& model) {
     if (options.data.empty() == options.table.empty()) return usage_error("give exactly one of --data and --table");
@@ -64,6 +81,25 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
     if (options.format == "qoperator" && dtype_bits(spec.activation_dtype) != 8) {
         return unsupported("--format qoperator needs 8-bit activations (QLinearConv/QLinearMatMul take no others)");
     }
+
+    const bool recovery = recovery_requested(options);
+    if (recovery && options.data.empty()) {
+        return usage_error("--equalize, --smoothquant and --bias-correction need --data (not a --table)");
+    }
+    SchemeOutcome outcome;
+    nlohmann::ordered_json recovered;
+    if (options.equalize) {
+        const EqualizeResult equalized = equalize_cross_layer(model.graph);
+        recovered["equalize"] = {{"pairs", equalized.pairs},
+                                 {"relu6_bounded", equalized.bounded},
+                                 {"iterations", equalized.iterations},
+                                 {"last_deviation", equalized.deviation}};
+        if (equalized.pairs == 0) log_info("--equalize: no Conv -> Conv pair to equalize in this model");
+    }
+
+    RangeOptions range_options;
+    range_options.percentile = options.percentile;
+    range_options.bits = dtype_bits(spec.activation_dtype);
 
     // Activation statistics: from a table made for this very model file, or from one pass over the data.
     CalibrationTable table;
@@ -80,14 +116,30 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
                                                             options.data_options, options.samples, global));
         CalibrateConfig config;
         config.batch = options.batch;
-        auto calibrated = calibrate(model, dataset, session, config);
-        if (!calibrated.ok()) return calibrated.status().with_context("calibrating '" + options.model + "'");
-        table = std::move(calibrated).value();
+        if (!std::isnan(options.smoothquant)) {
+            // Per-channel maxima of the smoothable inputs first; the smoothed model is then calibrated anew.
+            config.last_axis_channels = smoothable_activations(model.graph);
+            PARE_ASSIGN_OR_RETURN(table, calibrate_model(model, dataset, session, config, options.model));
+            ChannelMaxima maxima;
+            for (const auto& name : config.last_axis_channels) {
+                auto it = table.tensors.find(name);
+                if (it == table.tensors.end()) continue;
+                for (const MinMax& channel : it->second.channels()) {
+                    maxima[name].push_back(std::max(std::fabs(channel.min), std::fabs(channel.max)));
+                }
+            }
+            const SmoothQuantResult smoothed = smooth_quant(model.graph, options.smoothquant, maxima);
+            recovered["smoothquant"] = {{"alpha", options.smoothquant},
+                                        {"activations", smoothed.activations},
+                                        {"layers", smoothed.layers},
+                                        {"folded", smoothed.folded},
+                                        {"mul_inserted", smoothed.inserted}};
+            if (smoothed.layers == 0) log_info("--smoothquant: no MatMul/Gemm input to smooth in this model");
+            config.last_axis_channels.clear();
+        }
+        PARE_ASSIGN_OR_RETURN(table, calibrate_model(model, dataset, session, config, options.model));
     }
 
-    RangeOptions range_options;
-    range_options.percentile = options.percentile;
-    range_options.bits = dtype_bits(spec.activation_dtype);
     auto shared_table = std::make_shared<const CalibrationTable>(std::move(table));
     const RangeLookup lookup = [shared_table, method, range_options, spec](const std::string& tensor, Range& range) {
         auto r = shared_table->range(tensor, method, range_options);
@@ -99,7 +151,21 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
     PARE_ASSIGN_OR_RETURN(LayerHessians collected, collect_gptq_hessians(options, global, model, spec.excluded_nodes));
     const auto hessians = std::make_shared<const LayerHessians>(std::move(collected));
     if (options.weight_rounding == "gptq") spec.hessians = hessians.get();
-    SchemeOutcome outcome;
+    if (recovery) outcome.float_model = model;
+    if (options.bias_correction) {
+        PARE_ASSIGN_OR_RETURN(Dataset dataset, open_dataset(options.data, model.graph.input_names(),
+                                                            options.data_options, options.samples, global));
+        PARE_ASSIGN_OR_RETURN(const std::vector<QuantizedLayer> layers,
+                              rewrite_to_qdq(model.graph, model.opset(), spec, lookup));
+        const LocalErrorGraph local = build_local_error_graph(*outcome.float_model, model, layers);
+        PARE_ASSIGN_OR_RETURN(const std::vector<BiasShift> shifts,
+                              measure_bias_shifts(local, dataset, options.batch, session));
+        model = *outcome.float_model;
+        const BiasCorrectionResult corrected = correct_biases(model.graph, shifts);
+        recovered["bias_correction"] = {{"layers", corrected.corrected},
+                                        {"biases_added", corrected.added},
+                                        {"skipped", corrected.skipped}};
+    }
     outcome.calibration_seconds = seconds_since(calibration_started);
     // Rung 1 of an 8-bit scheme: the layer's activations in 16 bits (its weights stay 8-bit); the last: float.
     const bool wide_rung = dtype_bits(spec.activation_dtype) == 8;
@@ -139,7 +205,12 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
                       {"qdq_domain", spec.qdq_domain.empty() ? std::string("ai.onnx") : spec.qdq_domain},
                       {"batch", options.batch},
                       {"seed", global.seed}};
+    outcome.config["equalize"] = options.equalize;
+    outcome.config["smoothquant"] =
+        std::isnan(options.smoothquant) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(options.smoothquant);
+    outcome.config["bias_correction"] = options.bias_correction;
     outcome.quantization = {{"layers", outcome.layers.size()}, {"calibration_samples", samples}};
+    for (auto& [key, value] : recovered.items()) outcome.quantization[key] = value;
     return outcome;
 }
 
@@ -166,6 +237,12 @@ Result<nlohmann::ordered_json> latency_before_after(const Model& before, const M
 Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global) {
     PARE_RETURN_IF_ERROR(check_weight_rounding(options));
     PARE_RETURN_IF_ERROR(check_budget_options(options));
+    if (recovery_requested(options) && options.scheme != "int8" && options.scheme != "int16") {
+        return usage_error("--equalize, --smoothquant and --bias-correction apply to the int8 and int16 schemes");
+    }
+    if (options.smoothquant < 0.0 || options.smoothquant > 1.0) {  // NaN (off) passes
+        return usage_error("--smoothquant ALPHA must be in [0, 1], not " + std::to_string(options.smoothquant));
+    }
     if (is_weight_only_scheme(options.scheme)) return run_quantize_weight_only(options, global);
     const auto started = Clock::now();
     PARE_ASSIGN_OR_RETURN(const bool calibrated, scheme_needs_calibration(options.scheme));
@@ -180,10 +257,15 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     Model model = loaded.model;
     simplify_for_compression(model.graph);
 
-    const Model float_model = model;  // what the local error of each layer is measured against
+    Model float_model = model;  // what the local error of each layer is measured against
     const auto rewrite_started = Clock::now();
     PARE_ASSIGN_OR_RETURN(SchemeOutcome outcome, calibrated ? quantize_static(options, global, loaded, session, model)
                                                             : apply_calibration_free_scheme(options, global, model));
+    // A float model transformed before quantization (--equalize, --smoothquant) computes other intermediate values
+    // than the file: the cumulative error of each layer is then measured against it, as for QOperator below. With
+    // --bias-correction it is the model before the correction, so the errors show what the correction won.
+    const bool transformed = outcome.float_model.has_value();
+    if (transformed) float_model = std::move(*outcome.float_model);
     // The accuracy budget replaces the model by the best one its search finds.
     std::optional<BudgetOutcome> budget;
     if (budget_requested(options)) {
@@ -233,13 +315,14 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
         eval.batch = options.batch;
         eval.limit = options.limit;
         eval.data_options = options.data_options;
-        eval.per_layer = options.format == "qdq";  // QOperator outputs lose their float names: see below
+        eval.per_layer = options.format == "qdq" && !transformed;  // QOperator outputs lose their float names
         PARE_RETURN_IF_ERROR(evaluate_into_report(eval, global, report));
         // A QOperator file no longer carries the layers' outputs under their float names: the cumulative error
         // comes from a copy of the QDQ form in the same pass. Local errors need each layer's QDQ pattern: the
         // static schemes only.
         if (calibrated) {
-            local_graph = build_local_error_graph(float_model, qdq_model, layers, options.format == "qoperator");
+            local_graph =
+                build_local_error_graph(float_model, qdq_model, layers, options.format == "qoperator" || transformed);
             PARE_ASSIGN_OR_RETURN(Dataset dataset, open_dataset(options.eval_data, float_model.graph.input_names(),
                                                                 options.data_options, options.limit, global));
             PARE_ASSIGN_OR_RETURN(layer_errors, measure_local_errors(local_graph, dataset, options.batch, session));

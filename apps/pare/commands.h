@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,10 @@ struct QuantizeOptions {
     int64_t max_size = 0;      // --max-size in bytes (0: none)
     double time_budget = 0;    // --time-budget in seconds for the budget search (0: none)
     std::string emit_exclusions;  // --emit-exclusions: JSON array of the layers left in float
+    // Recovery algorithms of the int8/int16 schemes (quantize/equalize.h, smoothquant.h, bias_correction.h).
+    bool equalize = false;
+    double smoothquant = std::numeric_limits<double>::quiet_NaN();  // alpha; NaN: off
+    bool bias_correction = false;
 };
 
 struct CalibrateOptions {

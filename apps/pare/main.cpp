@@ -175,6 +175,12 @@ int main(int argc, char** argv) {
         ->check(CLI::PositiveNumber);
     quantize_cmd->add_option("--emit-exclusions", quantize.emit_exclusions,
                              "Write the layers left in float as a JSON array of node names (nodes_to_exclude)");
+    quantize_cmd->add_flag("--equalize", quantize.equalize,
+                           "int8/int16: cross-layer equalization of consecutive convolutions before calibration");
+    quantize_cmd->add_option("--smoothquant", quantize.smoothquant,
+                             "int8/int16: SmoothQuant strength ALPHA in [0, 1] for MatMul/Gemm inputs");
+    quantize_cmd->add_flag("--bias-correction", quantize.bias_correction,
+                           "int8/int16: subtract each layer's mean output error (on --data) from its bias");
     add_data_flags(*quantize_cmd, quantize.data_options);
 
     try {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ struct SchemeOutcome {
     /// rewrite that does it; empty for schemes that cannot vary per layer.
     std::vector<std::string> rungs;
     Requantize requantize;
+    /// The float model the layers were rewritten from, when the scheme transformed it first (--equalize,
+    /// --smoothquant): the reference of the per-layer errors.
+    std::optional<Model> float_model;
 };
 
 /// True for the schemes that use activation statistics (int8, int16); false for dynamic and fp16. Unknown schemes
