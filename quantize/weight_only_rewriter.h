@@ -4,9 +4,11 @@
 // int4: symmetric block-wise INT4 (levels -8..7, no zero point) behind one DequantizeLinear with `block_size`
 //   (opset 21). Blocks run along the layer's reduction axis (MatMul/Gemm: K; Conv: input channels x kernel,
 //   flattened, with a Reshape back to the kernel's shape); block size 0 is one scale per output channel.
-// log:  sign + power-of-two exponent codes (quantize/log_quant.h) with one scale per output channel, decoded by
-//   Cast(codes -> int32) -> Gather(codebook) -> Mul(scale). Codes of 4 bits or fewer are UINT4 (opset 21),
-//   wider ones UINT8.
+//   With `matmulnbits`, a MatMul with a rank-2 weight and a power-of-two block size >= 16 becomes ONNX Runtime's
+//   com.microsoft MatMulNBits instead (quantize/matmul_nbits.h); other layers keep the DequantizeLinear form.
+// log, codebook, binary, ternary: codes + table (quantize/coded_weight.h), decoded by Cast(codes -> int32) ->
+//   Gather(shared table) -> Mul(per-channel scale), or by Cast -> GatherElements(per-channel tables) [-> Reshape].
+//   Codes of 4 bits or fewer are UINT4 (opset 21), wider ones UINT8.
 // The model's ai.onnx opset is raised to 21 when the encoding needs it and the model allows it
 // (quantize/opset_upgrade.h). docs/formats.md describes both encodings.
 #pragma once
@@ -20,12 +22,14 @@
 
 namespace pare {
 
-enum class WeightOnlyScheme { kInt4, kLog };
+enum class WeightOnlyScheme { kInt4, kLog, kCodebook, kBinary, kTernary };
 
 struct WeightOnlySpec {
     WeightOnlyScheme scheme = WeightOnlyScheme::kInt4;
-    int64_t block_size = 32;               // int4: elements per block along the reduction axis; 0 per output channel
-    int bits = 4;                          // log: bits per code, kLogMinBits .. kLogMaxBits
+    int64_t block_size = 32;  // int4: elements per block along the reduction axis; 0 per output channel
+    bool matmulnbits = false;  // int4: MatMul layers as com.microsoft MatMulNBits where it can express them
+    int bits = 4;              // log: bits per code, kLogMinBits .. kLogMaxBits; codebook: 2 .. 8
+    bool per_channel_codebook = true;      // codebook: one k-means table per output channel, else one per tensor
     std::set<std::string> excluded_nodes;  // node names left in float
 };
 
@@ -37,7 +41,8 @@ struct WeightOnlyLayer {
     std::string weight;
     int64_t weight_elements = 0;
     int64_t bytes_before = 0;     // the float weight
-    int64_t bytes_after = 0;      // codes, scales and (log) the codebook and shapes
+    int64_t bytes_after = 0;      // codes, scales, tables and shapes
+    bool matmulnbits = false;     // written as com.microsoft MatMulNBits
     double weight_sqnr_db = 0.0;  // decoded weight against the float one (infinity when exact)
 };
 

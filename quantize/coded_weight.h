@@ -1,0 +1,44 @@
+// A weight as small integer codes indexing a table of float values, with the table shared by the whole tensor or one
+// per output channel, and an optional per-channel scale: the one storage form of the log, codebook, binary and
+// ternary schemes. Each scheme only chooses the codes and tables (code_weight); weight_only_rewriter writes every
+// CodedWeight the same way (docs/formats.md).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/status.h"
+
+namespace pare {
+
+/// The weight-only schemes stored as codes + table.
+enum class CodeScheme { kLog, kCodebook, kBinary, kTernary };
+
+/// Codes and tables of one weight, seen as channels (the output-channel slices of the weight).
+struct CodedWeight {
+    int bits = 4;         // stored width of one code: UINT4 when <= 4, else UINT8
+    int64_t entries = 0;  // table values per channel; every code is < entries <= 2^bits
+    std::vector<std::vector<uint8_t>> codes;  // per channel, in the channel's element order
+    bool shared_table = true;                 // table: `entries` values for every channel, or channels x entries
+    std::vector<float> table;
+    std::vector<float> scales;  // empty, or one per channel multiplying its table values
+
+    /// Value a code of channel `channel` decodes to (table value x scale, in float32).
+    float decode(int64_t channel, uint8_t code) const;
+};
+
+/// How code_weight encodes: the scheme, its bits (log 3..8, codebook 2..8; binary and ternary ignore it) and, for the
+/// codebook, whether each channel gets its own k-means table.
+struct CodeSpec {
+    CodeScheme scheme = CodeScheme::kLog;
+    int bits = 4;
+    bool per_channel_codebook = false;
+};
+
+/// Encodes a weight given as its channels. log: log_codebook(bits) shared, choose_log_scale per channel. codebook:
+/// kmeans_1d with 2^bits centres over the whole tensor or per channel, codes by nearest_entry, no scales. binary:
+/// table {-1, +1}, code = (w >= 0), scale binary_scale. ternary: table {0, +1, -1}, scale ternary_scale, code the
+/// nearest of {0, +s, -s}. invalid_input() for bits outside the scheme's range.
+Result<CodedWeight> code_weight(const std::vector<std::vector<float>>& channels, const CodeSpec& spec);
+
+}  // namespace pare
