@@ -181,13 +181,14 @@ private:
             return std::optional<WeightOnlyLayer>();
         WeightLayout layout;
         weight_layout(node, weight, layout);
-        const bool nbits = as_matmul_nbits(node, layout, dtype);
-        if (auto it = (nbits ? nbits_ : decoded_).find(weight_name); it != (nbits ? nbits_ : decoded_).end()) {
-            if (nbits) {
-                to_matmul_nbits(node, weight, it->second);
-            } else {
-                node.proto.set_input(1, it->second);
+        const bool nbits = as_matmul_nbits(node, weight, layout, dtype);
+        if (nbits) {
+            if (auto it = nbits_.find(weight_name); it != nbits_.end()) {
+                to_matmul_nbits(node, it->second);
+                return std::optional<WeightOnlyLayer>();
             }
+        } else if (auto it = decoded_.find(weight_name); it != decoded_.end()) {
+            node.proto.set_input(1, it->second);
             return std::optional<WeightOnlyLayer>();
         }
 
@@ -199,14 +200,20 @@ private:
         layer.weight_elements = weight.numel();
         layer.bytes_before = static_cast<int64_t>(dtype_storage_bytes(dtype, weight.numel()));
         if (nbits) {
-            PARE_ASSIGN_OR_RETURN(const Int4Codes int4, int4_codes(weight, dtype, layout));
-            const int64_t k = weight.shape()[0], n = weight.shape()[1];
-            PARE_ASSIGN_OR_RETURN(MatMulNBitsWeights packed,
-                                  pack_matmul_nbits(int4.codes, int4.scales, k, n, spec_.block_size, dtype));
-            const std::string b_name = add_initializer(weight_name + "_nbits", packed.b, layer.bytes_after);
-            const std::string scale_name = add_initializer(weight_name + "_scale", packed.scales, layer.bytes_after);
-            nbits_[weight_name] = b_name + "\n" + scale_name;
-            to_matmul_nbits(node, weight, nbits_[weight_name]);
+            PARE_ASSIGN_OR_RETURN(Int4Codes int4, int4_codes(weight, dtype, layout));
+            NBitsWeight packed_weight;
+            packed_weight.k = weight.shape()[layout.reduction_axis];
+            packed_weight.n = weight.shape()[layout.channel_axis];
+            if (layout.reduction_axis == 1) {  // Gemm with transB: codes [N, K] and scales [N, blocks] to [K, N] order
+                transpose_in_place(int4.codes, packed_weight.n, packed_weight.k);
+                transpose_in_place(int4.scales, packed_weight.n, int4.scale_shape[1]);
+            }
+            PARE_ASSIGN_OR_RETURN(MatMulNBitsWeights packed, pack_matmul_nbits(int4.codes, int4.scales, packed_weight.k,
+                                                                               packed_weight.n, spec_.block_size, dtype));
+            packed_weight.b = add_initializer(weight_name + "_nbits", packed.b, layer.bytes_after);
+            packed_weight.scales = add_initializer(weight_name + "_scale", packed.scales, layer.bytes_after);
+            nbits_[weight_name] = packed_weight;
+            to_matmul_nbits(node, packed_weight);
             layer.matmulnbits = true;
             layer.weight_sqnr_db = sqnr_db(weight.data<float>(), int4.decoded);
             return std::optional<WeightOnlyLayer>(std::move(layer));
@@ -226,22 +233,58 @@ private:
         return std::optional<WeightOnlyLayer>(std::move(layer));
     }
 
-    // MatMulNBits expresses a float32/float16 MatMul with a [K, N] weight blocked along K by a power of two >= 16.
-    bool as_matmul_nbits(const Node& node, const WeightLayout& layout, DType dtype) const {
-        return spec_.matmulnbits && spec_.scheme == WeightOnlyScheme::kInt4 && node.op_type() == "MatMul" &&
-               layout.reduction_axis == 0 && matmul_nbits_block_size_ok(spec_.block_size) &&
-               (dtype == DType::kF32 || dtype == DType::kF16);
+    // The initializers of a weight packed for MatMulNBits.
+    struct NBitsWeight {
+        std::string b, scales;
+        int64_t k = 0, n = 0;
+    };
+
+    template <class T>
+    static void transpose_in_place(std::vector<T>& values, int64_t rows, int64_t cols) {
+        std::vector<T> transposed(values.size());
+        for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t c = 0; c < cols; ++c) transposed[c * rows + r] = values[r * cols + c];
+        }
+        values.swap(transposed);
     }
 
-    // Turns the MatMul `node` into MatMulNBits reading the packed initializers `names` ("B\nscales").
-    void to_matmul_nbits(Node& node, const Tensor& weight, const std::string& names) {
-        const size_t split = names.find('\n');
+    // MatMulNBits (Y = A . W + optional bias, W [K, N] blocked along K by a power of two >= 16, float32/float16)
+    // expresses a MatMul with a rank-2 weight, and a Gemm without transA whose alpha is 1 and whose C, if any, is a
+    // constant bias of N values added with beta 1.
+    bool as_matmul_nbits(const Node& node, const Tensor& weight, const WeightLayout& layout, DType dtype) const {
+        if (!spec_.matmulnbits || spec_.scheme != WeightOnlyScheme::kInt4 || weight.rank() != 2 ||
+            !matmul_nbits_block_size_ok(spec_.block_size) || (dtype != DType::kF32 && dtype != DType::kF16)) {
+            return false;
+        }
+        if (node.op_type() == "MatMul") return true;
+        if (node.op_type() != "Gemm" || node.attr_int("transA", 0) != 0 || node.attr_float("alpha", 1.0f) != 1.0f)
+            return false;
+        if (node.num_inputs() < 3 || node.input(2).empty()) return true;
+        const auto bias = graph_.constant(node.input(2));
+        const int64_t n = weight.shape()[layout.channel_axis];
+        return node.attr_float("beta", 1.0f) == 1.0f && bias && bias->dtype() == dtype && bias->numel() == n &&
+               (bias->rank() == 1 || (bias->rank() == 2 && bias->shape()[0] == 1));
+    }
+
+    // Turns the MatMul or Gemm `node` into MatMulNBits reading `packed` (and a Gemm's C as the bias input).
+    void to_matmul_nbits(Node& node, const NBitsWeight& packed) {
+        std::string bias = node.op_type() == "Gemm" && node.num_inputs() > 2 ? node.input(2) : "";
+        if (!bias.empty() && graph_.constant(bias)->rank() != 1) {  // [1, N] -> [N]
+            const std::string flat = graph_.unique_name(bias + "_bias");
+            graph_.set_initializer(flat, graph_.constant(bias)->reshaped({packed.n}));
+            bias = flat;
+        }
+        const std::string a = node.input(0);
+        node.proto.clear_input();
+        for (const std::string& input : {a, packed.b, packed.scales}) node.proto.add_input(input);
+        if (!bias.empty()) {
+            for (const std::string& input : {std::string(), std::string(), bias}) node.proto.add_input(input);
+        }
         node.proto.set_op_type("MatMulNBits");
         node.proto.set_domain(kMicrosoftDomain);
-        node.proto.set_input(1, names.substr(0, split));
-        node.proto.add_input(names.substr(split + 1));
-        node.set_attr_int("K", weight.shape()[0]);
-        node.set_attr_int("N", weight.shape()[1]);
+        node.proto.clear_attribute();
+        node.set_attr_int("K", packed.k);
+        node.set_attr_int("N", packed.n);
         node.set_attr_int("bits", 4);
         node.set_attr_int("block_size", spec_.block_size);
         bool imported = false;
@@ -418,7 +461,7 @@ private:
     Graph& graph_;
     const WeightOnlySpec& spec_;
     std::map<std::string, std::string> decoded_;  // float weight -> its decoded replacement
-    std::map<std::string, std::string> nbits_;    // float weight -> its MatMulNBits initializers "B\nscales"
+    std::map<std::string, NBitsWeight> nbits_;    // float weight -> its MatMulNBits initializers
 };
 
 }  // namespace

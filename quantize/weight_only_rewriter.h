@@ -4,8 +4,9 @@
 // int4: symmetric block-wise INT4 (levels -8..7, no zero point) behind one DequantizeLinear with `block_size`
 //   (opset 21). Blocks run along the layer's reduction axis (MatMul/Gemm: K; Conv: input channels x kernel,
 //   flattened, with a Reshape back to the kernel's shape); block size 0 is one scale per output channel.
-//   With `matmulnbits`, a MatMul with a rank-2 weight and a power-of-two block size >= 16 becomes ONNX Runtime's
-//   com.microsoft MatMulNBits instead (quantize/matmul_nbits.h); other layers keep the DequantizeLinear form.
+//   With `matmulnbits` and a power-of-two block size >= 16, a MatMul with a rank-2 weight, or a Gemm without transA,
+//   with alpha 1 and a constant bias (or none), becomes ONNX Runtime's com.microsoft MatMulNBits instead
+//   (quantize/matmul_nbits.h); other layers keep the DequantizeLinear form.
 // log, codebook, binary, ternary: codes + table (quantize/coded_weight.h), decoded by Cast(codes -> int32) ->
 //   Gather(shared table) -> Mul(per-channel scale), or by Cast -> GatherElements(per-channel tables) [-> Reshape].
 //   Codes of 4 bits or fewer are UINT4 (opset 21), wider ones UINT8.

@@ -31,7 +31,9 @@ TEST_CASE("quantize --scheme codebook: 4-bit k-means tables, 6x smaller weights,
     CHECK(report["quantization"]["layers"] == 4);
     CHECK(report["size"]["weight_bytes_before"].get<double>() > 6 * report["size"]["weight_bytes_after"].get<double>());
     CHECK(report["accuracy"]["agreement"].get<double>() > 0.97);
-    for (const auto& layer : report["layers"]) CHECK(layer["weight_sqnr_db"].get<double>() > 20.0);
+    for (const auto& layer : report["layers"]) {  // null: exact (the first layer has fewer weights per channel than 16)
+        CHECK((layer["weight_sqnr_db"].is_null() || layer["weight_sqnr_db"].get<double>() > 17.0));
+    }
     const std::string first_sha = pare::load_model(out)->sha256;
     quantize_cnn(out, flags);
     CHECK(pare::load_model(out)->sha256 == first_sha);
@@ -49,10 +51,11 @@ TEST_CASE("quantize --scheme binary / ternary: one-bit and two-bit codes, ternar
 }
 
 TEST_CASE("quantize --scheme int4 --format matmulnbits: MatMul layers become MatMulNBits with pare's accuracy") {
-    const std::string nbits_out = temp_file("mlp_nbits.onnx"), dq_out = temp_file("mlp_int4.onnx");
+    // vit: its MatMul layers and its Gemm convert, its Conv stays DequantizeLinear.
+    const std::string nbits_out = temp_file("vit_nbits.onnx"), dq_out = temp_file("vit_int4.onnx");
     auto quantize = [](const std::string& out, std::vector<std::string> flags) {
-        std::vector<std::string> args = {"quantize", sample_path("fmnist/mlp.onnx"), "-o", out, "--scheme", "int4",
-                                         "--eval-data", sample_path("fmnist/eval_x.npy"), "--limit", "200",
+        std::vector<std::string> args = {"quantize", sample_path("fmnist/vit.onnx"), "-o", out, "--scheme", "int4",
+                                         "--eval-data", sample_path("fmnist/eval_x.npy"), "--limit", "100",
                                          "--report", "-"};
         args.insert(args.end(), flags.begin(), flags.end());
         return parse_report(run_pare(args));
@@ -65,7 +68,8 @@ TEST_CASE("quantize --scheme int4 --format matmulnbits: MatMul layers become Mat
     int nbits_nodes = 0;
     for (const auto& node : written->model.graph.nodes) nbits_nodes += node.op_type() == "MatMulNBits" ? 1 : 0;
     CHECK(nbits_nodes == nbits["quantization"]["matmulnbits_layers"].get<int>());
-    CHECK(nbits_nodes > 0);
+    CHECK(nbits_nodes == 25);  // 24 MatMul and the classifier Gemm
+    CHECK(nbits["quantization"]["layers"] == 26);
     // Same codes and scales as the DequantizeLinear form: the same outputs up to summation order.
     CHECK(nbits["accuracy"]["agreement"].get<double>() == doctest::Approx(dq["accuracy"]["agreement"].get<double>()));
     // Flags that do not fit: one usage error line, exit 2.

@@ -9,6 +9,7 @@
 #include "quantize/coded_weight.h"
 #include "quantize/int4_pack.h"
 #include "quantize/kmeans.h"
+#include "quantize/log_quant.h"
 #include "quantize/matmul_nbits.h"
 #include "quantize/sign_quant.h"
 #include "quantize/weight_only_rewriter.h"
@@ -353,4 +354,60 @@ TEST_CASE("int4 --format matmulnbits: MatMul becomes MatMulNBits decoding to the
     spec.block_size = 24;
     REQUIRE(rewrite_weight_only(odd, spec).ok());
     CHECK(odd.graph.nodes[0].op_type() == "DequantizeLinear");
+}
+
+TEST_CASE("int4 --format matmulnbits: a Gemm with transB and a bias becomes MatMulNBits with the bias input") {
+    const int64_t k = 32, n = 3;
+    std::vector<float> w(n * k), x(2 * k);
+    for (int64_t i = 0; i < n * k; ++i) w[i] = std::cos(0.45f * static_cast<float>(i));
+    for (int64_t i = 0; i < 2 * k; ++i) x[i] = std::sin(0.2f * static_cast<float>(i));
+    auto gemm_model = [&]() {
+        Graph graph = make_graph({value_info("x", DType::kF32, {2, k})}, {value_info("y", DType::kF32, {2, n})});
+        graph.set_initializer("w", tensor_from_vector<float>(w, {n, k}));
+        graph.set_initializer("c", tensor_from_vector<float>({1.0f, -2.0f, 3.0f}, {1, n}));
+        Node gemm = make_node("Gemm", {"x", "w", "c"}, {"y"});
+        gemm.set_attr_int("transB", 1);
+        graph.insert_node(0, gemm);
+        return model_of(graph, 13);
+    };
+    Model dq_model = gemm_model(), nbits_model = gemm_model();
+    WeightOnlySpec spec;
+    REQUIRE(rewrite_weight_only(dq_model, spec).ok());
+    spec.matmulnbits = true;
+    REQUIRE(rewrite_weight_only(nbits_model, spec).ok());
+    REQUIRE(nbits_model.graph.nodes.size() == 1);
+    const Node& node = nbits_model.graph.nodes[0];
+    CHECK(node.op_type() == "MatMulNBits");
+    REQUIRE(node.num_inputs() == 6);
+    CHECK(node.input(3).empty());
+    CHECK(nbits_model.graph.constant(node.input(5))->shape() == Shape{n});
+    CHECK(node.attr_int("transB", -1) == -1);  // Gemm's attributes are gone
+    const Tensor input = tensor_from_vector<float>(x, {2, k});
+    const auto expected = run_model(dq_model, input), y = run_model(nbits_model, input);
+    for (size_t j = 0; j < y.size(); ++j) CHECK(y[j] == doctest::Approx(expected[j]).epsilon(1e-6));
+}
+
+TEST_CASE("choose_log_scale: no scale on a fine sweep decodes the channel with less squared error") {
+    std::vector<float> values(300);
+    for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(0.83f * i) * std::exp(-0.01f * (i % 50));
+    const std::vector<float> codebook = log_codebook(4);
+    auto error = [&](float scale) {
+        double e = 0.0;
+        for (float v : values) {
+            const double d = v - static_cast<double>(codebook[log_encode(v, scale, 4)]) * scale;
+            e += d * d;
+        }
+        return e;
+    };
+    const float chosen = choose_log_scale(values, 4);
+    const double chosen_error = error(chosen);
+    float largest = 0.0f;
+    for (float v : values) largest = std::max(largest, std::fabs(v));
+    // The old rule (scale = max |w|) and a sweep of 2000 scales over two octaves below it.
+    CHECK(chosen_error <= error(largest));
+    for (int i = 0; i < 2000; ++i) {
+        const float scale = largest * std::exp2(-2.0f * static_cast<float>(i) / 2000.0f);
+        CHECK(chosen_error <= error(scale) * (1.0 + 1e-3));
+    }
+    CHECK(choose_log_scale({0.0f, 0.0f}, 4) == 1.0f);
 }
