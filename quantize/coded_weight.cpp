@@ -37,7 +37,45 @@ std::vector<uint8_t> nearest_codes(const std::vector<float>& values, const std::
     return codes;
 }
 
-CodedWeight code_codebook(const std::vector<std::vector<float>>& channels, int bits, bool per_channel) {
+// The root mean square of a channel, 1 when it is zero (any scale decodes zeros exactly).
+float rms(const std::vector<float>& values) {
+    double sum = 0.0;
+    for (float v : values) sum += static_cast<double>(v) * v;
+    const auto r = values.empty() ? 0.0f : static_cast<float>(std::sqrt(sum / static_cast<double>(values.size())));
+    return r > 0.0f && std::isfinite(r) ? r : 1.0f;
+}
+
+// One table for channels normalised by their RMS, then per-channel least-squares scales for the chosen codes.
+CodedWeight code_scaled_codebook(const std::vector<std::vector<float>>& channels, int bits) {
+    CodedWeight coded;
+    coded.bits = bits;
+    coded.entries = int64_t(1) << bits;
+    std::vector<float> normalised, norms;
+    for (const auto& channel : channels) {
+        norms.push_back(rms(channel));
+        for (float v : channel) normalised.push_back(v / norms.back());
+    }
+    coded.table = kmeans_1d(normalised, coded.entries);
+    for (size_t c = 0; c < channels.size(); ++c) {
+        std::vector<uint8_t> codes;
+        codes.reserve(channels[c].size());
+        double dot = 0.0, norm = 0.0;
+        for (float v : channels[c]) {
+            codes.push_back(static_cast<uint8_t>(nearest_entry(v / norms[c], coded.table)));
+            const double t = coded.table[codes.back()];
+            dot += t * v;
+            norm += t * t;
+        }
+        const auto refit = norm > 0.0 ? static_cast<float>(dot / norm) : 0.0f;
+        coded.scales.push_back(refit > 0.0f && std::isfinite(refit) ? refit : norms[c]);
+        coded.codes.push_back(std::move(codes));
+    }
+    return coded;
+}
+
+CodedWeight code_codebook(const std::vector<std::vector<float>>& channels, int bits, CodebookTables tables) {
+    if (tables == CodebookTables::kScaled) return code_scaled_codebook(channels, bits);
+    const bool per_channel = tables == CodebookTables::kPerChannel;
     CodedWeight coded;
     coded.bits = bits;
     coded.entries = int64_t(1) << bits;
@@ -102,7 +140,7 @@ Result<CodedWeight> code_weight(const std::vector<std::vector<float>>& channels,
                 return invalid_input("codebook quantization takes " + std::to_string(kCodebookMinBits) + " to " +
                                      std::to_string(kCodebookMaxBits) + " bits, not " + std::to_string(spec.bits));
             }
-            return code_codebook(channels, spec.bits, spec.per_channel_codebook);
+            return code_codebook(channels, spec.bits, spec.tables);
         case CodeScheme::kBinary:
             return code_signs(channels, false);
         case CodeScheme::kTernary:

@@ -14,6 +14,10 @@ namespace pare {
 /// The weight-only schemes stored as codes + table.
 enum class CodeScheme { kLog, kCodebook, kBinary, kTernary };
 
+/// The codebook scheme's tables: one k-means table per output channel; one per tensor; or one per tensor clustered
+/// over the channels normalised by their RMS, times a per-channel least-squares scale.
+enum class CodebookTables { kPerChannel, kPerTensor, kScaled };
+
 /// Codes and tables of one weight, seen as channels (the output-channel slices of the weight).
 struct CodedWeight {
     int bits = 4;         // stored width of one code: UINT4 when <= 4, else UINT8
@@ -27,16 +31,18 @@ struct CodedWeight {
     float decode(int64_t channel, uint8_t code) const;
 };
 
-/// How code_weight encodes: the scheme, its bits (log 3..8, codebook 2..8; binary and ternary ignore it) and, for the
-/// codebook, whether each channel gets its own k-means table.
+/// How code_weight encodes: the scheme, its bits (log 3..8, codebook 2..8; binary and ternary ignore it) and the
+/// codebook's tables.
 struct CodeSpec {
     CodeScheme scheme = CodeScheme::kLog;
     int bits = 4;
-    bool per_channel_codebook = false;
+    CodebookTables tables = CodebookTables::kScaled;
 };
 
 /// Encodes a weight given as its channels. log: log_codebook(bits) shared, choose_log_scale per channel. codebook:
-/// kmeans_1d with 2^bits centres over the whole tensor or per channel, codes by nearest_entry, no scales. binary:
+/// kmeans_1d with 2^bits centres per channel or over the whole tensor, codes by nearest_entry, no scales; scaled:
+/// kmeans_1d over every w / rms(channel), codes by nearest_entry of w / rms, then each channel's scale refitted to
+/// <w, t> / <t, t> (t the channel's table values; the RMS when that is not positive). binary:
 /// table {-1, +1}, code = (w >= 0), scale binary_scale. ternary: table {0, +1, -1}, scale ternary_scale, code the
 /// nearest of {0, +s, -s}. invalid_input() for bits outside the scheme's range.
 Result<CodedWeight> code_weight(const std::vector<std::vector<float>>& channels, const CodeSpec& spec);

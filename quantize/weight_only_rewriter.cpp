@@ -135,7 +135,7 @@ private:
                       : spec_.scheme == WeightOnlyScheme::kBinary   ? CodeScheme::kBinary
                                                                     : CodeScheme::kTernary;
         code.bits = spec_.bits;
-        code.per_channel_codebook = spec_.per_channel_codebook;
+        code.tables = spec_.codebook;
         return code;
     }
 

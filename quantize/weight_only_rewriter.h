@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "quantize/coded_weight.h"
 
 namespace pare {
 
@@ -30,7 +31,7 @@ struct WeightOnlySpec {
     int64_t block_size = 32;  // int4: elements per block along the reduction axis; 0 per output channel
     bool matmulnbits = false;  // int4: MatMul layers as com.microsoft MatMulNBits where it can express them
     int bits = 4;              // log: bits per code, kLogMinBits .. kLogMaxBits; codebook: 2 .. 8
-    bool per_channel_codebook = true;      // codebook: one k-means table per output channel, else one per tensor
+    CodebookTables codebook = CodebookTables::kScaled;  // codebook: its tables (quantize/coded_weight.h)
     std::set<std::string> excluded_nodes;  // node names left in float
 };
 

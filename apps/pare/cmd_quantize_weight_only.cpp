@@ -29,7 +29,9 @@ Result<WeightOnlySpec> weight_only_spec(const QuantizeOptions& options, const Gr
     spec.scheme = schemes.at(options.scheme);
     spec.block_size = options.block_size;
     spec.bits = options.bits;
-    spec.per_channel_codebook = options.codebook == "per-channel";
+    spec.codebook = options.codebook == "per-channel"  ? CodebookTables::kPerChannel
+                    : options.codebook == "per-tensor" ? CodebookTables::kPerTensor
+                                                       : CodebookTables::kScaled;
     spec.matmulnbits = options.format == "matmulnbits";
     if (spec.scheme == WeightOnlyScheme::kInt4 && spec.block_size < 0) {
         return usage_error("--block-size must be 0 (per output channel) or positive");
@@ -152,7 +154,8 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
     json["config"] = {
         {"scheme", options.scheme},
         {"weights", per_block ? "per-block"
-                    : spec.scheme == WeightOnlyScheme::kCodebook && !spec.per_channel_codebook ? "per-tensor"
+                    : spec.scheme == WeightOnlyScheme::kCodebook && spec.codebook == CodebookTables::kPerTensor
+                        ? "per-tensor"
                                                                                                : "per-channel"},
         {"weight_dtype", int4 ? "int4" : code_bits(spec) <= 4 ? "uint4" : "uint8"},
         {"activations", "float"},

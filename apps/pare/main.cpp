@@ -134,8 +134,9 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(2, 8))
         ->capture_default_str();
     quantize_cmd->add_option("--codebook", quantize.codebook,
-                             "--scheme codebook: one k-means table per output channel or one per tensor")
-        ->check(CLI::IsMember({"per-channel", "per-tensor"}))
+                             "--scheme codebook: k-means tables per output channel, per tensor, or scaled (one "
+                             "per tensor of the channels normalised by their RMS, times a scale per output channel)")
+        ->check(CLI::IsMember({"per-channel", "per-tensor", "scaled"}))
         ->capture_default_str();
     quantize_cmd->add_option("--activations", quantize.activations, "u8 (asymmetric) or s8-symmetric")
         ->capture_default_str();

@@ -21,17 +21,17 @@ nlohmann::json quantize_cnn(const std::string& out, const std::vector<std::strin
 
 }  // namespace
 
-TEST_CASE("quantize --scheme codebook: 4-bit k-means tables, 6x smaller weights, byte-stable") {
+TEST_CASE("quantize --scheme codebook: 4-bit k-means table and channel scales, 6x smaller weights, byte-stable") {
     const std::string out = temp_file("cnn_cb4.onnx");
     const std::vector<std::string> flags = {"--scheme", "codebook", "--bits", "4"};
     const nlohmann::json report = quantize_cnn(out, flags);
     CHECK(report["config"]["scheme"] == "codebook");
-    CHECK(report["config"]["codebook"] == "per-channel");
+    CHECK(report["config"]["codebook"] == "scaled");
     CHECK(report["config"]["weight_dtype"] == "uint4");
     CHECK(report["quantization"]["layers"] == 4);
     CHECK(report["size"]["weight_bytes_before"].get<double>() > 6 * report["size"]["weight_bytes_after"].get<double>());
     CHECK(report["accuracy"]["agreement"].get<double>() > 0.97);
-    for (const auto& layer : report["layers"]) {  // null: exact (the first layer has fewer weights per channel than 16)
+    for (const auto& layer : report["layers"]) {  // null: decoded exactly
         CHECK((layer["weight_sqnr_db"].is_null() || layer["weight_sqnr_db"].get<double>() > 17.0));
     }
     const std::string first_sha = pare::load_model(out)->sha256;

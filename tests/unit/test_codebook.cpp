@@ -131,49 +131,64 @@ TEST_CASE("code_weight: binary, ternary and codebook codes of a hand case") {
     CHECK(ternary.decode(1, 2) == doctest::Approx(-3.5f));
     spec.scheme = CodeScheme::kCodebook;
     spec.bits = 2;
-    spec.per_channel_codebook = true;
+    spec.tables = CodebookTables::kPerChannel;
     CodedWeight per_channel = *code_weight(channels, spec);
     CHECK_FALSE(per_channel.shared_table);
     CHECK(per_channel.table.size() == 8);  // 2 channels x 4 entries: four distinct values each, exact
     for (size_t c = 0; c < 2; ++c) {
         for (size_t i = 0; i < 4; ++i) CHECK(per_channel.decode(c, per_channel.codes[c][i]) == channels[c][i]);
     }
-    spec.per_channel_codebook = false;
+    spec.tables = CodebookTables::kPerTensor;
     CodedWeight shared = *code_weight(channels, spec);
     CHECK(shared.shared_table);
     CHECK(shared.table.size() == 4);
+    CHECK(shared.scales.empty());
+    spec.tables = CodebookTables::kScaled;  // both channels have RMS ~2.1: one table, two scales
+    CodedWeight scaled = *code_weight(channels, spec);
+    CHECK(scaled.shared_table);
+    CHECK(scaled.table.size() == 4);
+    CHECK(scaled.scales.size() == 2);
     spec.bits = 9;
     CHECK(code_weight(channels, spec).status().code() == ErrorCode::kInvalidInput);
 }
 
-TEST_CASE("the code + table writer decodes at every bit width 2..8, shared and per-channel tables") {
+TEST_CASE("the code + table writer decodes at every bit width 2..8: per-tensor, per-channel and scaled tables") {
     const int64_t k = 24, n = 3;
     std::vector<float> w(k * n), x(k);
     for (int64_t i = 0; i < k * n; ++i) w[i] = std::sin(0.9f * static_cast<float>(i)) * (1.0f + (i % n));
     for (int64_t i = 0; i < k; ++i) x[i] = 0.1f * static_cast<float>(i % 5) - 0.2f;
     for (int bits = 2; bits <= 8; ++bits) {
-        for (bool per_channel : {false, true}) {
+        for (auto tables : {CodebookTables::kPerTensor, CodebookTables::kPerChannel, CodebookTables::kScaled}) {
             CAPTURE(bits);
-            CAPTURE(per_channel);
+            CAPTURE(static_cast<int>(tables));
+            const bool per_channel = tables == CodebookTables::kPerChannel, scaled = tables == CodebookTables::kScaled;
             Model model = matmul_model(w, k, n);
             WeightOnlySpec spec;
             spec.scheme = WeightOnlyScheme::kCodebook;
             spec.bits = bits;
-            spec.per_channel_codebook = per_channel;
+            spec.codebook = tables;
             auto layers = rewrite_weight_only(model, spec);
             REQUIRE(layers.ok());
             CHECK(model.opset() == (bits <= 4 ? 21 : 13));
             const Graph& g = model.graph;
-            REQUIRE(g.nodes.size() == 3);
+            REQUIRE(g.nodes.size() == (scaled ? 4 : 3));
             CHECK(g.nodes[0].op_type() == "Cast");
             CHECK(g.nodes[1].op_type() == (per_channel ? "GatherElements" : "Gather"));
             const Tensor codes = *g.constant(g.nodes[0].input(0));
             const Tensor table = *g.constant(g.nodes[1].input(0));
+            std::vector<float> scales(n, 1.0f);
+            if (scaled) {
+                CHECK(g.nodes[2].op_type() == "Mul");
+                const Tensor scale = *g.constant(g.nodes[2].input(1));
+                CHECK(scale.shape() == Shape{1, n});
+                scales.assign(scale.data<float>(), scale.data<float>() + n);
+            }
             CHECK(codes.dtype() == (bits <= 4 ? DType::kU4 : DType::kU8));
             CHECK(codes.shape() == Shape{k, n});
             CHECK(codes.nbytes() == static_cast<size_t>(bits <= 4 ? k * n / 2 : k * n));
             CHECK(table.shape() == (per_channel ? Shape{int64_t(1) << bits, n} : Shape{int64_t(1) << bits}));
-            // The expected decode: each code unpacked by hand, its table value (per column with per-channel tables).
+            // The expected decode: each code unpacked by hand, its table value (per column with per-channel tables)
+            // times the column's scale.
             std::vector<int64_t> code_values(k * n);
             if (bits <= 4) {
                 const auto* bytes = static_cast<const uint8_t*>(codes.raw());
@@ -185,7 +200,8 @@ TEST_CASE("the code + table writer decodes at every bit width 2..8, shared and p
             double noise = 0.0;
             for (int64_t i = 0; i < k * n; ++i) {
                 CHECK(code_values[i] < (int64_t(1) << bits));
-                decoded[i] = table.data<float>()[per_channel ? code_values[i] * n + i % n : code_values[i]];
+                decoded[i] =
+                    table.data<float>()[per_channel ? code_values[i] * n + i % n : code_values[i]] * scales[i % n];
                 noise += (decoded[i] - w[i]) * (decoded[i] - w[i]);
             }
             const std::vector<float> y = run_model(model, tensor_from_vector<float>(x, {1, k}));
@@ -194,8 +210,11 @@ TEST_CASE("the code + table writer decodes at every bit width 2..8, shared and p
                 for (int64_t i = 0; i < k; ++i) expected += static_cast<double>(x[i]) * decoded[i * n + j];
                 CHECK(y[j] == doctest::Approx(expected).epsilon(1e-5));
             }
-            // More bits, less error: with 2^bits >= the 72 distinct values (bits 7, 8) per-tensor k-means is exact.
-            if (bits >= 7) CHECK(noise == doctest::Approx(0.0));
+            // With 2^bits >= the 72 distinct values (bits 7, 8) per-tensor k-means is exact, per channel (24 values)
+            // from 5 bits.
+            if ((tables == CodebookTables::kPerTensor && bits >= 7) || (per_channel && bits >= 5)) {
+                CHECK(noise == doctest::Approx(0.0));
+            }
         }
     }
 }
@@ -217,6 +236,7 @@ TEST_CASE("per-channel tables of a Conv kernel gather along axis 1 and reshape b
         WeightOnlySpec spec;
         spec.scheme = scheme;
         spec.bits = 3;
+        spec.codebook = CodebookTables::kPerChannel;
         auto layers = rewrite_weight_only(model, spec);
         REQUIRE(layers.ok());
         const Graph& g = model.graph;
