@@ -20,8 +20,8 @@ enum class CodebookTables { kPerChannel, kPerTensor, kScaled };
 
 /// Codes and tables of one weight, seen as channels (the output-channel slices of the weight).
 struct CodedWeight {
-    int bits = 4;         // stored width of one code: UINT4 when <= 4, else UINT8
-    int64_t entries = 0;  // table values per channel; every code is < entries <= 2^bits
+    int bits = 4;                             // stored width of one code: UINT4 when <= 4, else UINT8
+    int64_t entries = 0;                      // table values per channel; every code is < entries <= 2^bits
     std::vector<std::vector<uint8_t>> codes;  // per channel, in the channel's element order
     bool shared_table = true;                 // table: `entries` values for every channel, or channels x entries
     std::vector<float> table;

@@ -4,9 +4,7 @@
 
 namespace pare {
 
-bool matmul_nbits_block_size_ok(int64_t block_size) {
-    return block_size >= 16 && (block_size & (block_size - 1)) == 0;
-}
+bool matmul_nbits_block_size_ok(int64_t block_size) { return block_size >= 16 && (block_size & (block_size - 1)) == 0; }
 
 Result<MatMulNBitsWeights> pack_matmul_nbits(const std::vector<int8_t>& codes, const std::vector<float>& scales,
                                              int64_t k, int64_t n, int64_t block_size, DType dtype) {

@@ -208,8 +208,9 @@ private:
                 transpose_in_place(int4.codes, packed_weight.n, packed_weight.k);
                 transpose_in_place(int4.scales, packed_weight.n, int4.scale_shape[1]);
             }
-            PARE_ASSIGN_OR_RETURN(MatMulNBitsWeights packed, pack_matmul_nbits(int4.codes, int4.scales, packed_weight.k,
-                                                                               packed_weight.n, spec_.block_size, dtype));
+            PARE_ASSIGN_OR_RETURN(
+                MatMulNBitsWeights packed,
+                pack_matmul_nbits(int4.codes, int4.scales, packed_weight.k, packed_weight.n, spec_.block_size, dtype));
             packed_weight.b = add_initializer(weight_name + "_nbits", packed.b, layer.bytes_after);
             packed_weight.scales = add_initializer(weight_name + "_scale", packed.scales, layer.bytes_after);
             nbits_[weight_name] = packed_weight;
@@ -288,7 +289,8 @@ private:
         node.set_attr_int("bits", 4);
         node.set_attr_int("block_size", spec_.block_size);
         bool imported = false;
-        for (const auto& import : model_.header.opset_import()) imported = imported || import.domain() == kMicrosoftDomain;
+        for (const auto& import : model_.header.opset_import())
+            imported = imported || import.domain() == kMicrosoftDomain;
         if (!imported) {
             auto* import = model_.header.add_opset_import();
             import->set_domain(kMicrosoftDomain);
@@ -441,8 +443,8 @@ private:
             if (reshape) nodes.push_back(reshape_to(weight.shape(), gathered, decoded_name, layer));
             return decoded;
         }
-        const std::string table_name = add_initializer(
-            base + "_codebook", float_tensor(coded.table, {coded.entries}, dtype), layer.bytes_after);
+        const std::string table_name =
+            add_initializer(base + "_codebook", float_tensor(coded.table, {coded.entries}, dtype), layer.bytes_after);
         const std::string values = coded.scales.empty() ? decoded_name : graph_.unique_name(base + "_values");
         Node gather = make_node("Gather", {table_name, indices}, values);
         gather.set_attr_int("axis", 0);

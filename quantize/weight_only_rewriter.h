@@ -28,11 +28,11 @@ enum class WeightOnlyScheme { kInt4, kLog, kCodebook, kBinary, kTernary };
 
 struct WeightOnlySpec {
     WeightOnlyScheme scheme = WeightOnlyScheme::kInt4;
-    int64_t block_size = 32;  // int4: elements per block along the reduction axis; 0 per output channel
+    int64_t block_size = 32;   // int4: elements per block along the reduction axis; 0 per output channel
     bool matmulnbits = false;  // int4: MatMul layers as com.microsoft MatMulNBits where it can express them
     int bits = 4;              // log: bits per code, kLogMinBits .. kLogMaxBits; codebook: 2 .. 8
     CodebookTables codebook = CodebookTables::kScaled;  // codebook: its tables (quantize/coded_weight.h)
-    std::set<std::string> excluded_nodes;  // node names left in float
+    std::set<std::string> excluded_nodes;               // node names left in float
 };
 
 /// What was done to one layer's weight.

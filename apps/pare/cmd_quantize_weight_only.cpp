@@ -1,6 +1,6 @@
-// pare quantize --scheme int4|log|codebook|binary|ternary: weight-only quantization below 8 bits. No calibration: activations stay float,
-// so the weights alone are encoded (quantize/weight_only_rewriter.h) and the written model is measured against the
-// float model on the evaluation data.
+// pare quantize --scheme int4|log|codebook|binary|ternary: weight-only quantization below 8 bits. No calibration:
+// activations stay float, so the weights alone are encoded (quantize/weight_only_rewriter.h) and the written model is
+// measured against the float model on the evaluation data.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -53,10 +53,14 @@ Result<WeightOnlySpec> weight_only_spec(const QuantizeOptions& options, const Gr
 // Bits per stored weight code of the scheme.
 int code_bits(const WeightOnlySpec& spec) {
     switch (spec.scheme) {
-        case WeightOnlyScheme::kInt4: return 4;
-        case WeightOnlyScheme::kBinary: return 1;
-        case WeightOnlyScheme::kTernary: return 2;
-        default: return spec.bits;
+        case WeightOnlyScheme::kInt4:
+            return 4;
+        case WeightOnlyScheme::kBinary:
+            return 1;
+        case WeightOnlyScheme::kTernary:
+            return 2;
+        default:
+            return spec.bits;
     }
 }
 
@@ -148,16 +152,19 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
     int64_t nbits_layers = 0;
     for (const auto& layer : layers) nbits_layers += layer.matmulnbits ? 1 : 0;
     if (spec.matmulnbits && nbits_layers == 0) {
-        log_warning("--format matmulnbits: no layer has that form here (MatMul with a [K, N] weight and a "
-                    "power-of-two --block-size >= 16); every layer is written as DequantizeLinear");
+        log_warning(
+            "--format matmulnbits: no layer has that form here (MatMul or Gemm with a rank-2 weight and a "
+            "power-of-two --block-size >= 16); every layer is written as DequantizeLinear");
     }
     json["config"] = {
         {"scheme", options.scheme},
         {"weights", per_block ? "per-block"
                     : spec.scheme == WeightOnlyScheme::kCodebook && spec.codebook == CodebookTables::kPerTensor
                         ? "per-tensor"
-                                                                                               : "per-channel"},
-        {"weight_dtype", int4 ? "int4" : code_bits(spec) <= 4 ? "uint4" : "uint8"},
+                        : "per-channel"},
+        {"weight_dtype", int4                   ? "int4"
+                         : code_bits(spec) <= 4 ? "uint4"
+                                                : "uint8"},
         {"activations", "float"},
         {"exclude", options.exclude},
         {"format", spec.matmulnbits ? "matmulnbits" : "weight-only"},

@@ -9,12 +9,9 @@ using namespace pare_cli;
 namespace {
 
 nlohmann::json quantize_cnn(const std::string& out, const std::vector<std::string>& flags) {
-    std::vector<std::string> args = {"quantize",    sample_path("fmnist/cnn.onnx"),
-                                     "-o",          out,
-                                     "--eval-data", sample_path("fmnist/eval_x.npy"),
-                                     "--labels",    sample_path("fmnist/eval_y.npy"),
-                                     "--limit",     "200",
-                                     "--report",    "-"};
+    std::vector<std::string> args = {
+        "quantize", sample_path("fmnist/cnn.onnx"),   "-o",      out,   "--eval-data", sample_path("fmnist/eval_x.npy"),
+        "--labels", sample_path("fmnist/eval_y.npy"), "--limit", "200", "--report",    "-"};
     args.insert(args.end(), flags.begin(), flags.end());
     return parse_report(run_pare(args));
 }
@@ -46,7 +43,8 @@ TEST_CASE("quantize --scheme binary / ternary: one-bit and two-bit codes, ternar
     CHECK(ternary["layers"][0]["bits"] == 2);
     CHECK(binary["config"]["weight_dtype"] == "uint4");
     for (size_t i = 0; i < binary["layers"].size(); ++i) {
-        CHECK(ternary["layers"][i]["weight_sqnr_db"].get<double>() > binary["layers"][i]["weight_sqnr_db"].get<double>());
+        CHECK(ternary["layers"][i]["weight_sqnr_db"].get<double>() >
+              binary["layers"][i]["weight_sqnr_db"].get<double>());
     }
 }
 
@@ -54,9 +52,9 @@ TEST_CASE("quantize --scheme int4 --format matmulnbits: MatMul layers become Mat
     // mlp: its three Gemm layers (with biases) convert.
     const std::string nbits_out = temp_file("mlp_nbits.onnx"), dq_out = temp_file("mlp_int4.onnx");
     auto quantize = [](const std::string& out, std::vector<std::string> flags) {
-        std::vector<std::string> args = {"quantize", sample_path("fmnist/mlp.onnx"), "-o", out, "--scheme", "int4",
-                                         "--eval-data", sample_path("fmnist/eval_x.npy"), "--limit", "200",
-                                         "--report", "-"};
+        std::vector<std::string> args = {
+            "quantize",    sample_path("fmnist/mlp.onnx"),   "-o",      out,   "--scheme", "int4",
+            "--eval-data", sample_path("fmnist/eval_x.npy"), "--limit", "200", "--report", "-"};
         args.insert(args.end(), flags.begin(), flags.end());
         return parse_report(run_pare(args));
     };

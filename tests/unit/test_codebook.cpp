@@ -90,8 +90,8 @@ TEST_CASE("nearest_entry picks the nearest, the lower index on ties") {
     CHECK(nearest_entry(-5.0f, table) == 0);
     CHECK(nearest_entry(-0.5f, table) == 0);  // tie between -1 and 0: the lower index
     CHECK(nearest_entry(-0.4f, table) == 1);
-    CHECK(nearest_entry(0.0f, table) == 1);   // equal entries: the first
-    CHECK(nearest_entry(1.0f, table) == 1);   // tie between 0 and 2
+    CHECK(nearest_entry(0.0f, table) == 1);  // equal entries: the first
+    CHECK(nearest_entry(1.0f, table) == 1);  // tie between 0 and 2
     CHECK(nearest_entry(1.01f, table) == 3);
     CHECK(nearest_entry(9.0f, table) == 3);
     CHECK(nearest_entry(NAN, table) == 1);

@@ -23,7 +23,7 @@ int code_at(const uint8_t* src, int64_t index, int bits) {
 }
 
 class MatMulNBitsKernel : public Kernel {
-  public:
+public:
     explicit MatMulNBitsKernel(const Node& node)
         : node_(node),
           k_(node.attr_int("K", 0)),
@@ -112,7 +112,7 @@ class MatMulNBitsKernel : public Kernel {
         return Status();
     }
 
-  private:
+private:
     const Node& node_;
     int64_t k_, n_;
     int bits_;
