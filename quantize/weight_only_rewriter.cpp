@@ -108,8 +108,17 @@ public:
             if (selectable(node)) selected.push_back(node.output(0));
         }
         if (selected.empty()) return std::vector<WeightOnlyLayer>{};
-        const bool four_bit = spec_.scheme == WeightOnlyScheme::kInt4 || spec_.scheme == WeightOnlyScheme::kBinary ||
-                              spec_.scheme == WeightOnlyScheme::kTernary || spec_.bits <= 4;
+        bool four_bit = spec_.scheme == WeightOnlyScheme::kInt4 || spec_.scheme == WeightOnlyScheme::kBinary ||
+                        spec_.scheme == WeightOnlyScheme::kTernary || spec_.bits <= 4;
+        if (spec_.scheme == WeightOnlyScheme::kInt4) {  // MatMulNBits needs no INT4 tensor: only DequantizeLinear does
+            four_bit = std::any_of(selected.begin(), selected.end(), [&](const std::string& output) {
+                const Node& node = graph_.nodes[static_cast<size_t>(graph_.producer(output))];
+                const Tensor weight = *float_constant(graph_, node.input(1));
+                WeightLayout layout;
+                weight_layout(node, weight, layout);
+                return !as_matmul_nbits(node, weight, layout, read_dtype(node.input(1)));
+            });
+        }
         if (four_bit) {
             auto raised = raise_onnx_opset(model_, kFourBitOpset);
             if (!raised.ok()) {
