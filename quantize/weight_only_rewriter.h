@@ -1,5 +1,6 @@
-// Weight-only quantization below 8 bits: the weights of Conv, Gemm and MatMul layers are stored in 4-bit or
-// logarithmic codes and decoded back to float by standard ONNX ops in front of the layer; activations stay float.
+// Weight-only quantization below 8 bits: the weights of Conv, Gemm and MatMul layers are stored as int4, or as codes
+// into small tables (log, codebook, binary, ternary), and decoded back to float by standard ONNX ops in front of the
+// layer; activations stay float.
 //
 // int4: symmetric block-wise INT4 (levels -8..7, no zero point) behind one DequantizeLinear with `block_size`
 //   (opset 21). Blocks run along the layer's reduction axis (MatMul/Gemm: K; Conv: input channels x kernel,
@@ -11,7 +12,7 @@
 //   Gather(shared table) -> Mul(per-channel scale), or by Cast -> GatherElements(per-channel tables) [-> Reshape].
 //   Codes of 4 bits or fewer are UINT4 (opset 21), wider ones UINT8.
 // The model's ai.onnx opset is raised to 21 when the encoding needs it and the model allows it
-// (quantize/opset_upgrade.h). docs/formats.md describes both encodings.
+// (quantize/opset_upgrade.h). docs/formats.md describes the encodings.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +30,7 @@ enum class WeightOnlyScheme { kInt4, kLog, kCodebook, kBinary, kTernary };
 struct WeightOnlySpec {
     WeightOnlyScheme scheme = WeightOnlyScheme::kInt4;
     int64_t block_size = 32;   // int4: elements per block along the reduction axis; 0 per output channel
-    bool matmulnbits = false;  // int4: MatMul layers as com.microsoft MatMulNBits where it can express them
+    bool matmulnbits = false;  // int4: MatMul/Gemm layers as com.microsoft MatMulNBits where it can express them
     int bits = 4;              // log: bits per code, kLogMinBits .. kLogMaxBits; codebook: 2 .. 8
     CodebookTables codebook = CodebookTables::kScaled;  // codebook: its tables (quantize/coded_weight.h)
     std::set<std::string> excluded_nodes;               // node names left in float
