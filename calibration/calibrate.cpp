@@ -47,6 +47,8 @@ Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const S
     for (const std::string& name : activation_names(model.graph)) {
         if (!copies.count(name)) observing.observed.insert(name);
     }
+    // Without per-channel ranges the statistics ignore element order: channels-last values need no transposing.
+    observing.observe_any_layout = !config.per_channel;
     ModelRunner runner(model, observing, "calibration");
     PARE_RETURN_IF_ERROR(dataset.check_against(runner.input_types()));
     // The last, partial batch is padded to a full one (so memory peaks with the first batch and one session serves

@@ -110,6 +110,7 @@ nlohmann::ordered_json CalibrationTable::to_json(const RangeOptions& options) co
     json["dataset"] = {{"description", dataset_description}, {"sha256", dataset_sha256}, {"samples", samples}};
     json["config"] = config;
     json["histogram_bins"] = Histogram::kBins;
+    json["histogram_values_per_sample"] = kHistogramValuesPerSample;
     // Every method's range of every tensor, computed in parallel: each is independent of the others.
     constexpr RangeMethod kMethods[] = {RangeMethod::kMinMax, RangeMethod::kPercentile, RangeMethod::kEntropy,
                                         RangeMethod::kMse};

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include <omp.h>
+
+#include "core/simd.h"
 
 namespace pare {
 
@@ -48,18 +51,52 @@ int bin_index(float value, float inverse_width) {
                       Histogram::kBins - 1);
 }
 
+PARE_SIMD_CLONES void compute_bins(const float* values, int64_t count, float inverse_width, int32_t* bins) {
+    for (int64_t i = 0; i < count; ++i) bins[i] = bin_index(values[i], inverse_width);
+}
+
+// Adds the bins of `count` values to `counts`. Bin indices are computed a block at a time (a loop GCC vectorizes),
+// then counted round-robin into four 16-bit counter sets: they fit in L1 together, and neighbouring equal values
+// (the zeros after a Relu) land in different sets, so an increment rarely waits for the previous one. The sets are
+// added to `counts` before any of them can overflow.
+void count_bins(const float* values, int64_t count, float inverse_width, uint64_t* counts) {
+    constexpr int kSets = 4;
+    constexpr int64_t kBlock = 512;
+    constexpr int64_t kChunk = kSets * 65535 / kBlock * kBlock;  // each set counts at most 65535 per chunk
+    alignas(64) uint16_t sets[kSets][Histogram::kBins];
+    alignas(64) int32_t bins[kBlock];
+    for (int64_t chunk = 0; chunk < count; chunk += kChunk) {
+        std::memset(sets, 0, sizeof sets);
+        const int64_t chunk_end = std::min(count, chunk + kChunk);
+        for (int64_t block = chunk; block < chunk_end; block += kBlock) {
+            const int64_t n = std::min(kBlock, chunk_end - block);
+            compute_bins(values + block, n, inverse_width, bins);
+            int64_t j = 0;
+            for (; j + kSets <= n; j += kSets) {
+                for (int set = 0; set < kSets; ++set) ++sets[set][bins[j + set]];
+            }
+            for (; j < n; ++j) ++sets[0][bins[j]];
+        }
+        for (int b = 0; b < Histogram::kBins; ++b) counts[b] += uint64_t(sets[0][b]) + sets[1][b] + sets[2][b] + sets[3][b];
+    }
+}
+
 }  // namespace
 
 void Histogram::add(const float* values, int64_t count, float max_abs) {
     if (count <= 0) return;
     widen_to(range_exponent_for(max_abs));
     const float inverse_width = std::ldexp(1.0f, -(exponent_ + 1)) * kBins;
+    if (count < kBins) {  // too few values to repay clearing and adding the counter sets
+        for (int64_t i = 0; i < count; ++i) ++counts_[static_cast<size_t>(bin_index(values[i], inverse_width))];
+        return;
+    }
     // Large tensors are binned by every thread into its own counts; integer sums make the result independent of
     // the split.
     constexpr int64_t kParallelFrom = 1 << 16;
     const int threads = count >= kParallelFrom ? omp_get_max_threads() : 1;
-    if (count < kBins) {  // too few values to repay a second counter set
-        for (int64_t i = 0; i < count; ++i) ++counts_[static_cast<size_t>(bin_index(values[i], inverse_width))];
+    if (threads == 1) {
+        count_bins(values, count, inverse_width, counts_.data());
         return;
     }
     std::vector<uint64_t> partial(static_cast<size_t>(threads - 1) * kBins, 0);
@@ -68,22 +105,7 @@ void Histogram::add(const float* values, int64_t count, float max_abs) {
         const int thread = omp_get_thread_num();
         uint64_t* counts = thread == 0 ? counts_.data() : partial.data() + static_cast<size_t>(thread - 1) * kBins;
         const int64_t begin = count * thread / threads, end = count * (thread + 1) / threads;
-        // Bin indices are computed a block at a time (a loop GCC vectorizes), then counted. Equal neighbours (the
-        // zeros after a Relu) go to two alternating counter sets, so an increment rarely waits for the previous one.
-        constexpr int64_t kBlock = 512;
-        int32_t bins[kBlock];
-        std::vector<uint64_t> odd(kBins, 0);
-        for (int64_t block = begin; block < end; block += kBlock) {
-            const int64_t n = std::min(kBlock, end - block);
-            for (int64_t j = 0; j < n; ++j) bins[j] = bin_index(values[block + j], inverse_width);
-            int64_t j = 0;
-            for (; j + 1 < n; j += 2) {
-                ++counts[bins[j]];
-                ++odd[static_cast<size_t>(bins[j + 1])];
-            }
-            if (j < n) ++counts[bins[j]];
-        }
-        for (int b = 0; b < kBins; ++b) counts[b] += odd[static_cast<size_t>(b)];
+        count_bins(values + begin, end - begin, inverse_width, counts);
     }
     for (int t = 1; t < threads; ++t) {
         for (int b = 0; b < kBins; ++b) counts_[b] += partial[static_cast<size_t>(t - 1) * kBins + b];

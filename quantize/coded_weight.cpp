@@ -16,6 +16,7 @@ constexpr int kCodebookMaxBits = 8;
 
 CodedWeight code_log(const std::vector<std::vector<float>>& channels, int bits) {
     CodedWeight coded;
+    coded.scheme = CodeScheme::kLog;
     coded.bits = bits;
     coded.table = log_codebook(bits);
     coded.entries = static_cast<int64_t>(coded.table.size());
@@ -48,6 +49,7 @@ float rms(const std::vector<float>& values) {
 // One table for channels normalised by their RMS, then per-channel least-squares scales for the chosen codes.
 CodedWeight code_scaled_codebook(const std::vector<std::vector<float>>& channels, int bits) {
     CodedWeight coded;
+    coded.scheme = CodeScheme::kCodebook;
     coded.bits = bits;
     coded.entries = int64_t(1) << bits;
     std::vector<float> normalised, norms;
@@ -77,6 +79,7 @@ CodedWeight code_codebook(const std::vector<std::vector<float>>& channels, int b
     if (tables == CodebookTables::kScaled) return code_scaled_codebook(channels, bits);
     const bool per_channel = tables == CodebookTables::kPerChannel;
     CodedWeight coded;
+    coded.scheme = CodeScheme::kCodebook;
     coded.bits = bits;
     coded.entries = int64_t(1) << bits;
     coded.shared_table = !per_channel;
@@ -98,6 +101,7 @@ CodedWeight code_codebook(const std::vector<std::vector<float>>& channels, int b
 // Binary and ternary: a fixed table of signs, one L2-optimal scale per channel.
 CodedWeight code_signs(const std::vector<std::vector<float>>& channels, bool ternary) {
     CodedWeight coded;
+    coded.scheme = ternary ? CodeScheme::kTernary : CodeScheme::kBinary;
     coded.bits = ternary ? 2 : 1;
     coded.table = ternary ? std::vector<float>{0.0f, 1.0f, -1.0f} : std::vector<float>{-1.0f, 1.0f};
     coded.entries = static_cast<int64_t>(coded.table.size());
@@ -125,6 +129,24 @@ CodedWeight code_signs(const std::vector<std::vector<float>>& channels, bool ter
 float CodedWeight::decode(int64_t channel, uint8_t code) const {
     const float value = table[static_cast<size_t>((shared_table ? 0 : channel * entries) + code)];
     return scales.empty() ? value : value * scales[static_cast<size_t>(channel)];
+}
+
+uint8_t CodedWeight::encode(int64_t channel, float value) const {
+    const float scale = scales.empty() ? 1.0f : scales[static_cast<size_t>(channel)];
+    switch (scheme) {
+        case CodeScheme::kLog:
+            return log_encode(value, scale, bits);
+        case CodeScheme::kBinary:
+            return value >= 0.0f ? 1 : 0;
+        case CodeScheme::kTernary:
+            if (!(std::fabs(static_cast<double>(value)) > 0.5 * static_cast<double>(scale))) return 0;
+            return value > 0.0f ? 1 : 2;
+        case CodeScheme::kCodebook:
+            break;
+    }
+    const auto begin = table.begin() + (shared_table ? 0 : channel * entries);
+    const std::vector<float> channel_table(begin, begin + entries);
+    return static_cast<uint8_t>(nearest_entry(scales.empty() ? value : value / scale, channel_table));
 }
 
 Result<CodedWeight> code_weight(const std::vector<std::vector<float>>& channels, const CodeSpec& spec) {

@@ -27,8 +27,13 @@ struct CodedWeight {
     std::vector<float> table;
     std::vector<float> scales;  // empty, or one per channel multiplying its table values
 
+    CodeScheme scheme = CodeScheme::kLog;  // how encode() picks a code
+
     /// Value a code of channel `channel` decodes to (table value x scale, in float32).
     float decode(int64_t channel, uint8_t code) const;
+    /// The code of any value for channel `channel` with these tables and scales: the scheme's rounding (log_encode;
+    /// the nearest entry; the sign; the nearest of 0 and +/- scale). GPTQ rounds its updated weights with it.
+    uint8_t encode(int64_t channel, float value) const;
 };
 
 /// How code_weight encodes: the scheme, its bits (log 3..8, codebook 2..8; binary and ternary ignore it) and the

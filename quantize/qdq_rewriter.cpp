@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "graph/passes.h"
 #include "ops/quantize_math.h"
+#include "quantize/gptq_weight.h"
 #include "quantize/weight_quantizer.h"
 
 namespace pare {
@@ -206,7 +207,8 @@ private:
         std::vector<float> scales;
         for (const auto& p : layer.weight_params) scales.push_back(p.scale);
 
-        const Tensor quantized = quantize_weight(*weight, layer.weight_params, axis, spec_.weight_dtype);
+        PARE_ASSIGN_OR_RETURN(const Tensor rounded, gptq_rounded(*weight, axis, layer));
+        const Tensor quantized = quantize_weight(rounded, layer.weight_params, axis, spec_.weight_dtype);
         PARE_RETURN_IF_ERROR(layer.weight_error.add(*weight, dequantize_weight(quantized, layer.weight_params, axis)));
         const std::string q_name = add_scalar(weight_name + "_quantized", quantized);
         const std::string scale_name = add_scalar(weight_name + "_scale", scale_tensor(scales, vector));
@@ -218,6 +220,30 @@ private:
         graph_.nodes[index].proto.set_input(1, dequantized);
         quantize_bias(index, layer, scales, vector);
         return layer;
+    }
+
+    // The weight to quantize: the float one, or, when the layer has an input Hessian, GPTQ's rounding of it onto
+    // the grid of `layer.weight_params` (which quantize_weight then reproduces exactly).
+    Result<Tensor> gptq_rounded(const Tensor& weight, int64_t axis, QuantizedLayer& layer) const {
+        if (!spec_.hessians) return weight;
+        auto found = spec_.hessians->find(layer.node_output);
+        if (found == spec_.hessians->end()) return weight;
+        const Node& node = graph_.nodes[graph_.producer(layer.node_output)];
+        const QuantRange levels = quant_range(spec_.weight_dtype);
+        const int64_t channels = axis >= 0 ? weight.dim(axis) : 1;
+        int64_t inner = 1;
+        for (int64_t a = axis + 1; axis >= 0 && a < weight.rank(); ++a) inner *= weight.dim(a);
+        const ElementRounding round = [&](int64_t i, double value) {
+            const QuantParams& p = layer.weight_params[axis >= 0 ? (i / inner) % channels : 0];
+            const int64_t q = quantize_value(static_cast<float>(value), p.scale, p.zero_point, levels);
+            return static_cast<double>(dequantize_value(q, p.scale, p.zero_point));
+        };
+        auto rounded = gptq_weight(weight, weight_channel_axis(node, weight), found->second, round);
+        if (!rounded.ok()) return rounded.status().with_context("GPTQ of " + node.describe());
+        layer.gptq = true;
+        layer.rtn_output_error = rounded->rtn_error;
+        layer.gptq_output_error = rounded->gptq_error;
+        return tensor_from_vector<float>(rounded->values, weight.shape());
     }
 
     // Which quantized tensor carries this layer's output: the output itself, or a following Relu/Clip's output

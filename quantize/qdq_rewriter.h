@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "calibration/layer_hessian.h"
 #include "calibration/range_methods.h"
 #include "graph/graph.h"
 #include "quantize/quant_params.h"
@@ -26,6 +27,9 @@ struct QdqSpec {
     /// Domain of the QuantizeLinear/DequantizeLinear nodes: "" (ai.onnx), or "com.microsoft" for 16-bit
     /// activations in models below opset 21, which ONNX Runtime's contrib ops cover.
     std::string qdq_domain;
+    /// GPTQ rounding of the weights (quantize/gptq.h) of the layers found here, keyed by the node's first output;
+    /// the others, and every layer when null, round to nearest. Scales come from the float weight either way.
+    const LayerHessians* hessians = nullptr;
 };
 
 /// Range of an activation tensor, from calibration. Returns false when the tensor has no statistics.
@@ -45,6 +49,9 @@ struct QuantizedLayer {
     std::string output;              // quantized output tensor ("" when the output stays float)
     QuantParams output_params;
     std::string absorbed_activation; // "Relu" when a following Relu/Clip was folded into the output quantizer
+    bool gptq = false;               // weight rounded by GPTQ; then the proxies trace((W - Wq) H (W - Wq)^T):
+    double rtn_output_error = 0.0;   // of rounding to nearest
+    double gptq_output_error = 0.0;  // of the GPTQ rounding written
 };
 
 /// Quantizes every Conv, ConvTranspose, Gemm and MatMul of the main graph that is not excluded and whose

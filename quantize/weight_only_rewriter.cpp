@@ -9,6 +9,7 @@
 #include "graph/passes.h"
 #include "ops/quantize_math.h"
 #include "quantize/coded_weight.h"
+#include "quantize/gptq_weight.h"
 #include "quantize/int4_pack.h"
 #include "quantize/log_quant.h"
 #include "quantize/matmul_nbits.h"
@@ -209,7 +210,7 @@ private:
         layer.weight_elements = weight.numel();
         layer.bytes_before = static_cast<int64_t>(dtype_storage_bytes(dtype, weight.numel()));
         if (nbits) {
-            PARE_ASSIGN_OR_RETURN(Int4Codes int4, int4_codes(weight, dtype, layout));
+            PARE_ASSIGN_OR_RETURN(Int4Codes int4, int4_codes(weight, dtype, layout, layer));
             NBitsWeight packed_weight;
             packed_weight.k = weight.shape()[layout.reduction_axis];
             packed_weight.n = weight.shape()[layout.channel_axis];
@@ -241,6 +242,23 @@ private:
         graph_.nodes[index + nodes.size()].proto.set_input(1, decoded_name);
         decoded_[weight_name] = decoded_name;
         return std::optional<WeightOnlyLayer>(std::move(layer));
+    }
+
+    // The values to encode: the float weight itself (rounded to nearest by the encoder), or, when the layer has an
+    // input Hessian, GPTQ's rounding of it onto the same grid (`round` decodes one element with the encoder's
+    // scales), which the encoder then rounds again exactly.
+    Result<std::vector<float>> values_to_encode(const Tensor& weight, const WeightLayout& layout,
+                                                const ElementRounding& round, WeightOnlyLayer& layer) const {
+        const float* src = weight.data<float>();
+        if (!spec_.hessians) return std::vector<float>(src, src + weight.numel());
+        auto found = spec_.hessians->find(layer.output);
+        if (found == spec_.hessians->end()) return std::vector<float>(src, src + weight.numel());
+        auto rounded = gptq_weight(weight, layout.channel_axis, found->second, round);
+        if (!rounded.ok()) return rounded.status().with_context("GPTQ of " + layer.node);
+        layer.gptq = true;
+        layer.rtn_output_error = rounded->rtn_error;
+        layer.gptq_output_error = rounded->gptq_error;
+        return std::move(rounded->values);
     }
 
     // The initializers of a weight packed for MatMulNBits.
@@ -319,7 +337,8 @@ private:
         std::vector<float> decoded;
     };
 
-    Result<Int4Codes> int4_codes(const Tensor& weight, DType dtype, const WeightLayout& layout) const {
+    Result<Int4Codes> int4_codes(const Tensor& weight, DType dtype, const WeightLayout& layout,
+                                 WeightOnlyLayer& layer) const {
         Int4Codes int4;
         const bool blocked = spec_.block_size > 0;
         int4.shape = weight.shape();
@@ -348,11 +367,17 @@ private:
         }
         int4.scales.resize(groups);
         for (int64_t g = 0; g < groups; ++g) int4.scales[g] = choose_int4_scale(lo[g], hi[g], dtype);
+        const ElementRounding round = [&](int64_t i, double value) {
+            const float scale = int4.scales[group_of(i)];
+            return static_cast<double>(
+                dequantize_value(quantize_value(static_cast<float>(value), scale, 0, kInt4Levels), scale, 0));
+        };
+        PARE_ASSIGN_OR_RETURN(const std::vector<float> values, values_to_encode(weight, layout, round, layer));
         int4.codes.resize(static_cast<size_t>(weight.numel()));
         int4.decoded.resize(int4.codes.size());
         for (int64_t i = 0; i < weight.numel(); ++i) {
             const float scale = int4.scales[group_of(i)];
-            int4.codes[i] = static_cast<int8_t>(quantize_value(src[i], scale, 0, kInt4Levels));
+            int4.codes[i] = static_cast<int8_t>(quantize_value(values[i], scale, 0, kInt4Levels));
             int4.decoded[i] = dequantize_value(int4.codes[i], scale, 0);
         }
         int4.scale_shape = {view.dim};
@@ -367,7 +392,7 @@ private:
     Result<std::vector<float>> encode_int4(const Tensor& weight, DType dtype, const WeightLayout& layout,
                                            const std::string& decoded_name, std::vector<Node>& nodes,
                                            WeightOnlyLayer& layer) {
-        PARE_ASSIGN_OR_RETURN(Int4Codes int4, int4_codes(weight, dtype, layout));
+        PARE_ASSIGN_OR_RETURN(Int4Codes int4, int4_codes(weight, dtype, layout, layer));
         PARE_ASSIGN_OR_RETURN(Tensor packed, pack_4bit(int4.codes, int4.shape, DType::kI4));
         const std::string& base = layer.weight;
         const std::string q_name = add_initializer(base + "_int4", packed, layer.bytes_after);
@@ -405,12 +430,19 @@ private:
         // Tables and scales as stored in the weight's float type; decoded values as the graph computes them.
         for (float& v : coded.table) v = round_to(v, dtype);
         for (float& v : coded.scales) v = round_to(v, dtype);
+        const ElementRounding round = [&](int64_t i, double value) {
+            const int64_t c = (i / view.inner) % view.dim;
+            return static_cast<double>(round_to(coded.decode(c, coded.encode(c, static_cast<float>(value))), dtype));
+        };
+        PARE_ASSIGN_OR_RETURN(const std::vector<float> values, values_to_encode(weight, layout, round, layer));
         std::vector<int8_t> codes(static_cast<size_t>(weight.numel()));
         std::vector<float> decoded(codes.size());
         std::vector<size_t> next(static_cast<size_t>(view.dim), 0);  // per channel: its next element
         for (int64_t i = 0; i < weight.numel(); ++i) {
             const int64_t c = (i / view.inner) % view.dim;
-            const uint8_t code = coded.codes[c][next[c]++];
+            // GPTQ's values are encoded against the tables; otherwise the scheme's own codes are written.
+            const uint8_t stored = coded.codes[c][next[c]++];
+            const uint8_t code = layer.gptq ? coded.encode(c, values[i]) : stored;
             codes[i] = static_cast<int8_t>(code);
             decoded[i] = round_to(coded.decode(c, code), dtype);
         }
@@ -454,8 +486,8 @@ private:
         }
         const std::string table_name =
             add_initializer(base + "_codebook", float_tensor(coded.table, {coded.entries}, dtype), layer.bytes_after);
-        const std::string values = coded.scales.empty() ? decoded_name : graph_.unique_name(base + "_values");
-        Node gather = make_node("Gather", {table_name, indices}, values);
+        const std::string gathered = coded.scales.empty() ? decoded_name : graph_.unique_name(base + "_values");
+        Node gather = make_node("Gather", {table_name, indices}, gathered);
         gather.set_attr_int("axis", 0);
         nodes.push_back(std::move(gather));
         if (!coded.scales.empty()) {
@@ -463,7 +495,7 @@ private:
             scale_shape[layout.channel_axis] = view.dim;
             const std::string scale_name =
                 add_initializer(base + "_scale", float_tensor(coded.scales, scale_shape, dtype), layer.bytes_after);
-            nodes.push_back(make_node("Mul", {values, scale_name}, decoded_name));
+            nodes.push_back(make_node("Mul", {gathered, scale_name}, decoded_name));
         }
         return decoded;
     }

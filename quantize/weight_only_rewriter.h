@@ -16,10 +16,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "calibration/layer_hessian.h"
 #include "graph/graph.h"
 #include "quantize/coded_weight.h"
 
@@ -34,6 +37,9 @@ struct WeightOnlySpec {
     int bits = 4;              // log: bits per code, kLogMinBits .. kLogMaxBits; codebook: 2 .. 8
     CodebookTables codebook = CodebookTables::kScaled;  // codebook: its tables (quantize/coded_weight.h)
     std::set<std::string> excluded_nodes;               // node names left in float
+    /// GPTQ rounding (quantize/gptq.h) for the layers found here, keyed by the node's first output; the others,
+    /// and every layer when null, round to nearest. Scales are chosen from the float weight either way.
+    const LayerHessians* hessians = nullptr;
 };
 
 /// What was done to one layer's weight.
@@ -47,6 +53,9 @@ struct WeightOnlyLayer {
     int64_t bytes_after = 0;      // codes, scales, tables and shapes
     bool matmulnbits = false;     // written as com.microsoft MatMulNBits
     double weight_sqnr_db = 0.0;  // decoded weight against the float one (infinity when exact)
+    bool gptq = false;            // rounded by GPTQ; then the output-error proxies trace((W - Wq) H (W - Wq)^T):
+    double rtn_output_error = 0.0;   // of rounding to nearest
+    double gptq_output_error = 0.0;  // of the GPTQ rounding written
 };
 
 /// Rewrites every Conv, Gemm and MatMul of the main graph whose weight (input 1) is a constant float32/float16/

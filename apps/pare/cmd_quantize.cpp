@@ -14,6 +14,7 @@
 #include "quantize_report.h"
 #include "quantize_schemes.h"
 #include "report/latency.h"
+#include "weight_rounding.h"
 
 namespace pare {
 
@@ -81,7 +82,6 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
         if (!calibrated.ok()) return calibrated.status().with_context("calibrating '" + options.model + "'");
         table = std::move(calibrated).value();
     }
-    const double calibration_seconds = seconds_since(calibration_started);
 
     RangeOptions range_options;
     range_options.percentile = options.percentile;
@@ -92,8 +92,11 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
         range = spec.activation_symmetric ? r->symmetric : r->asymmetric;
         return true;
     };
+    PARE_ASSIGN_OR_RETURN(const LayerHessians hessians,
+                          collect_gptq_hessians(options, global, model, spec.excluded_nodes));
+    if (options.weight_rounding == "gptq") spec.hessians = &hessians;
     SchemeOutcome outcome;
-    outcome.calibration_seconds = calibration_seconds;
+    outcome.calibration_seconds = seconds_since(calibration_started);
     PARE_ASSIGN_OR_RETURN(outcome.layers, rewrite_to_qdq(model.graph, model.opset(), spec, lookup));
     if (!spec.qdq_domain.empty()) import_opset(model, spec.qdq_domain, 1);
     outcome.config = {{"scheme", options.scheme},
@@ -101,6 +104,7 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
                       {"activation_dtype", dtype_onnx_name(spec.activation_dtype)},
                       {"weights", options.weights},
                       {"weight_dtype", dtype_onnx_name(spec.weight_dtype)},
+                      {"weight_rounding", options.weight_rounding},
                       {"calibration", options.calibration},
                       {"percentile", options.percentile},
                       {"calibration_source", options.table.empty() ? options.data : options.table},
@@ -134,6 +138,7 @@ Result<nlohmann::ordered_json> latency_before_after(const Model& before, const M
 }  // namespace
 
 Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global) {
+    PARE_RETURN_IF_ERROR(check_weight_rounding(options));
     if (is_weight_only_scheme(options.scheme)) return run_quantize_weight_only(options, global);
     const auto started = Clock::now();
     PARE_ASSIGN_OR_RETURN(const bool calibrated, scheme_needs_calibration(options.scheme));

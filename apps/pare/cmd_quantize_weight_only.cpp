@@ -12,6 +12,7 @@
 #include "quantize/weight_only_rewriter.h"
 #include "quantize_report.h"
 #include "quantize_schemes.h"
+#include "weight_rounding.h"
 
 namespace pare {
 
@@ -82,6 +83,11 @@ nlohmann::ordered_json layers_json(const std::vector<WeightOnlyLayer>& layers, c
                                                                            ? std::optional<double>(layer.weight_sqnr_db)
                                                                            : std::nullopt)},
                                         {"output", layer.output}};
+        if (layer.gptq) {
+            entry["weight_rounding"] = "gptq";
+            entry["output_error_rtn"] = layer.rtn_output_error;
+            entry["output_error_gptq"] = layer.gptq_output_error;
+        }
         for (const auto& m : measured) {
             if (m.value("output", "") == layer.output) entry["activation_error"] = m["activation_error"];
         }
@@ -117,16 +123,20 @@ bool is_weight_only_scheme(const std::string& scheme) {
 
 Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOptions& global) {
     const auto started = Clock::now();
-    if (!options.data.empty() || !options.table.empty()) {
-        return usage_error("--scheme " + options.scheme + " quantizes weights only: it takes no --data or --table");
+    if ((!options.data.empty() && options.weight_rounding != "gptq") || !options.table.empty()) {
+        return usage_error("--scheme " + options.scheme +
+                           " quantizes weights only: it takes no --table, and --data only with --weight-rounding gptq");
     }
     if (!options.labels.empty() && options.eval_data.empty()) return usage_error("--labels needs --eval-data");
     PARE_RETURN_IF_ERROR(check_output_paths({{"-o", options.output}, {"--report", global.report_path}},
-                                            {options.model, options.eval_data, options.labels}));
+                                            {options.model, options.data, options.eval_data, options.labels}));
     PARE_ASSIGN_OR_RETURN(LoadedModel loaded, load_runnable_model(options.model, global));
     Model model = loaded.model;
     simplify_for_compression(model.graph);
     PARE_ASSIGN_OR_RETURN(WeightOnlySpec spec, weight_only_spec(options, model.graph));
+    PARE_ASSIGN_OR_RETURN(const LayerHessians hessians,
+                          collect_gptq_hessians(options, global, model, spec.excluded_nodes));
+    if (options.weight_rounding == "gptq") spec.hessians = &hessians;
     const int64_t opset_before = model.opset();
     PARE_ASSIGN_OR_RETURN(std::vector<WeightOnlyLayer> layers, rewrite_weight_only(model, spec));
     if (layers.empty()) return usage_error("nothing to quantize: no Conv/Gemm/MatMul with a float weight is left");
@@ -166,6 +176,7 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
                          : code_bits(spec) <= 4 ? "uint4"
                                                 : "uint8"},
         {"activations", "float"},
+        {"weight_rounding", options.weight_rounding},
         {"exclude", options.exclude},
         {"format", spec.matmulnbits ? "matmulnbits" : "weight-only"},
         {"opset_before", opset_before},
@@ -177,6 +188,7 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
         json["config"]["bits"] = spec.bits;
     }
     if (spec.scheme == WeightOnlyScheme::kCodebook) json["config"]["codebook"] = options.codebook;
+    if (options.weight_rounding == "gptq") json["config"]["calibration_source"] = options.data;
     PARE_RETURN_IF_ERROR(report_written_model(report, loaded, options.output).status());
     int64_t layer_bytes_before = 0, layer_bytes_after = 0;
     for (const auto& layer : layers) {

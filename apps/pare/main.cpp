@@ -123,7 +123,8 @@ int main(int argc, char** argv) {
     quantize_cmd->add_option("--scheme", quantize.scheme,
                              "int8, int16 (static, calibrated), dynamic (int8 weights, activation scales at run time), "
                              "fp16 (float16 weights and activations), int4, log, codebook, binary or ternary "
-                             "(weight-only, no --data/--table); dynamic and fp16 take no --data/--table either")
+                             "(weight-only); dynamic, fp16 and the weight-only schemes take no --data/--table "
+                             "(the weight-only ones take --data with --weight-rounding gptq)")
         ->capture_default_str();
     quantize_cmd->add_option("--block-size", quantize.block_size,
                              "--scheme int4 (weight-only): weights per scale along the reduction axis (0: per channel)")
@@ -137,6 +138,10 @@ int main(int argc, char** argv) {
                              "--scheme codebook: k-means tables per output channel, per tensor, or scaled (one "
                              "per tensor of the channels normalised by their RMS, times a scale per output channel)")
         ->check(CLI::IsMember({"per-channel", "per-tensor", "scaled"}))
+        ->capture_default_str();
+    quantize_cmd->add_option("--weight-rounding", quantize.weight_rounding,
+                             "rtn (round to nearest) or gptq (int8, int16, int4, log: rounds each layer's weight "
+                             "against its input Hessian from --data)")
         ->capture_default_str();
     quantize_cmd->add_option("--activations", quantize.activations, "u8 (asymmetric) or s8-symmetric")
         ->capture_default_str();

@@ -77,6 +77,11 @@ nlohmann::ordered_json quantize_layers_json(const std::vector<QuantizedLayer>& l
         entry["output"] = layer.output;
         entry["absorbed_activation"] = layer.absorbed_activation;
         if (layer.weight_error.elements()) entry["weight_error"] = error_stats_json(layer.weight_error);
+        if (layer.gptq) {
+            entry["weight_rounding"] = "gptq";
+            entry["output_error_rtn"] = layer.rtn_output_error;
+            entry["output_error_gptq"] = layer.gptq_output_error;
+        }
         // Measured where the quantized model carries the layer's result under its float name: the dequantized
         // output when it is quantized, else the layer's own output.
         const std::string value = layer.output.empty() ? layer.node_output : layer.output;

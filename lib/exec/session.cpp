@@ -22,6 +22,7 @@ struct Session::Slot {
     bool is_input = false;
     bool is_output = false;
     bool observed = false;
+    std::string observed_as;  // the name observers see it under: its own, or the NCHW value it holds NHWC
     Tensor constant;
     int alias_root = -1;        // slot whose memory this value views
     int first_step = -1;
@@ -110,7 +111,10 @@ Result<std::unique_ptr<Session>> Session::create_for_graph(const Graph& graph, c
     if (options.optimize && !options.reference_only) {
         std::set<std::string> keep = options.observed;
         for (const auto& name : graph.output_names()) keep.insert(name);
-        optimize_graph(session->graph_, keep, options.observe_all);
+        LayoutFreeValues layout_free;
+        if (options.observe_any_layout) layout_free.names = options.observed;
+        optimize_graph(session->graph_, keep, options.observe_all, &layout_free);
+        session->observed_nhwc_ = std::move(layout_free.nhwc_names);
     }
     // pare's private ops extend ai.onnx ops and follow the model's ai.onnx opset.
     if (session->opsets_.count("")) session->opsets_[kPareDomain] = session->opsets_[""];
@@ -131,6 +135,7 @@ Status Session::compile(const std::vector<std::string>& input_names, const std::
         slots_.push_back(Slot{});
         slots_.back().name = name;
         slots_.back().observed = options_.observe_all || options_.observed.count(name);
+        slots_.back().observed_as = name;
         return static_cast<int>(slots_.size()) - 1;
     };
     for (const auto& init : graph_.initializers) {
@@ -166,6 +171,11 @@ Status Session::compile(const std::vector<std::string>& input_names, const std::
         const int s = slot_of(name);
         if (s < 0) return invalid_input("graph output '" + name + "' is never computed");
         slots_[s].is_output = true;
+    }
+    for (const auto& [name, nhwc] : observed_nhwc_) {
+        const int s = slot_of(nhwc);
+        slots_[s].observed = true;
+        slots_[s].observed_as = name;
     }
     plan_memory();
     return Status();
@@ -406,7 +416,7 @@ Result<std::vector<Tensor>> Session::run(const std::vector<Tensor>& inputs) {
             const int s = step.outputs[o];
             if (s < 0) continue;
             values[s] = step_outputs[o];
-            if (observer_ && slots_[s].observed) observer_(slots_[s].name, values[s]);
+            if (observer_ && slots_[s].observed) observer_(slots_[s].observed_as, values[s]);
         }
         // Drop references to values nobody reads any more, so unplanned memory is returned early.
         for (int s : step.inputs) {

@@ -22,6 +22,9 @@ struct SessionOptions {
     bool reference_only = false;     // run every node on its reference kernel (the oracle in tests)
     std::set<std::string> observed;  // values observers will see (passes never fuse them away)
     bool observe_all = false;        // every value is observed
+    // Observers may see a 4-D value the engine keeps channels-last as its [N, H, W, C] form, under its own name,
+    // instead of paying a transpose back: for statistics that do not depend on where an element sits.
+    bool observe_any_layout = false;
     bool profile = false;            // time every step of every run (see Session::profile)
 };
 
@@ -83,6 +86,7 @@ private:
     std::vector<std::string> output_names_;
     std::vector<Slot> slots_;
     std::map<std::string, int> slot_index_;
+    std::map<std::string, std::string> observed_nhwc_;  // observed NCHW name -> the NHWC value observers see instead
     std::vector<Step> steps_;
     std::shared_ptr<Buffer> arena_;
     Observer observer_;

@@ -55,7 +55,8 @@ int64_t nhwc_axis(int64_t axis) {
 
 class ChannelsLast {
 public:
-    ChannelsLast(Graph& graph, const std::set<std::string>& keep) : graph_(graph), keep_(keep) {}
+    ChannelsLast(Graph& graph, const std::set<std::string>& keep, LayoutFreeValues* layout_free)
+        : graph_(graph), keep_(keep), layout_free_(layout_free) {}
 
     int run() {
         auto order = graph_.topological_order();
@@ -73,9 +74,16 @@ public:
         }
         if (converted_ == 0) return 0;
         std::set<std::string> leaving = keep_;
-        for (const auto& name : graph_.output_names()) leaving.insert(name);
+        const std::vector<std::string> outputs = graph_.output_names();
+        const std::set<std::string> graph_outputs(outputs.begin(), outputs.end());
+        leaving.insert(outputs.begin(), outputs.end());
         for (const auto& name : leaving) {
-            if (nhwc_.count(name) && !nchw_available_.count(name)) emit_to_first(name, nodes);
+            if (!nhwc_.count(name) || nchw_available_.count(name)) continue;
+            if (layout_free_ && layout_free_->names.count(name) && !graph_outputs.count(name)) {
+                layout_free_->nhwc_names[name] = nhwc_.at(name);
+            } else {
+                emit_to_first(name, nodes);
+            }
         }
         graph_.nodes = std::move(nodes);
         return converted_;
@@ -213,6 +221,7 @@ private:
 
     Graph& graph_;
     const std::set<std::string>& keep_;
+    LayoutFreeValues* layout_free_;
     std::map<std::string, std::string> nhwc_;  // NCHW name -> name of the same value stored NHWC
     std::set<std::string> nchw_available_;     // values with an NHWC form whose NCHW form is also computed
     std::set<std::string> rank4_;              // values known to be 4-D
@@ -221,9 +230,9 @@ private:
 
 }  // namespace
 
-int convert_to_channels_last(Graph& graph, const std::set<std::string>& keep) {
+int convert_to_channels_last(Graph& graph, const std::set<std::string>& keep, LayoutFreeValues* layout_free) {
     const size_t original_count = graph.nodes.size();
-    ChannelsLast pass(graph, keep);
+    ChannelsLast pass(graph, keep, layout_free);
     const int converted = pass.run();
     if (converted == 0) graph.nodes.resize(original_count);  // drop the name placeholders
     return converted;

@@ -2,6 +2,7 @@
 // faster. Values in `keep` (graph outputs, observed values) are never removed or fused away.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -9,8 +10,16 @@
 
 namespace pare {
 
+/// Kept values whose consumer (a statistics observer) does not care about element order: they may stay in the
+/// channels-last form only, instead of being transposed back for it.
+struct LayoutFreeValues {
+    std::set<std::string> names;                    // a subset of the kept values
+    std::map<std::string, std::string> nhwc_names;  // filled in: those left NHWC only -> their NHWC value's name
+};
+
 /// Runs every pass in order.
-void optimize_graph(Graph& graph, const std::set<std::string>& keep, bool keep_all);
+void optimize_graph(Graph& graph, const std::set<std::string>& keep, bool keep_all,
+                    LayoutFreeValues* layout_free = nullptr);
 
 /// Removes Identity and inference-mode Dropout nodes, reading their input directly. Returns nodes removed.
 int remove_identities(Graph& graph, const std::set<std::string>& keep);
@@ -44,7 +53,7 @@ int fuse_activation(Graph& graph, const std::set<std::string>& keep);
 
 /// Switches regions of 2-D convolutions, pools and the element-wise ops between them to channels-last data, with
 /// Transposes at the borders. Returns nodes converted.
-int convert_to_channels_last(Graph& graph, const std::set<std::string>& keep);
+int convert_to_channels_last(Graph& graph, const std::set<std::string>& keep, LayoutFreeValues* layout_free = nullptr);
 
 /// The rewrites every compression command applies to the float model before it calibrates or rewrites it, so
 /// that their tensor names agree: Identity/Dropout removal, BatchNormalization folded into Conv/Gemm (the folded

@@ -154,6 +154,33 @@ TEST_CASE("tensor stats: NaN names the tensor and sample, halves and settling ar
     CHECK(together.histogram().counts() == apart.histogram().counts());
 }
 
+TEST_CASE("tensor stats: large samples are histogrammed through a strided pick that ignores the batching") {
+    // 12 samples of 3000 values (enough for the threads to share the batch): each sample contributes every 3rd
+    // value (3000 / kHistogramValuesPerSample rounded up) from an offset set by its index; min/max see every value.
+    REQUIRE(kHistogramValuesPerSample == 1024);
+    const int64_t per_sample = 3000, samples = 12, stride = 3;
+    std::vector<float> data(static_cast<size_t>(per_sample * samples), 0.25f);
+    for (int64_t s = 0; s < samples; ++s) data[static_cast<size_t>(s * per_sample + 1)] = -8.0f;  // position 1
+    TensorStats together("t", -1, samples), apart("t", -1, samples);
+    REQUIRE(together.add(tensor_from_vector<float>(data, {samples, per_sample}), 0, samples).ok());
+    for (int64_t s = 0; s < samples; ++s) {
+        const std::vector<float> row(data.begin() + s * per_sample, data.begin() + (s + 1) * per_sample);
+        REQUIRE(apart.add(tensor_from_vector<float>(row, {1, per_sample}), s, 1).ok());
+    }
+    CHECK(together.histogram().counts() == apart.histogram().counts());
+    CHECK(together.range().min == -8.0f);
+    // Sample s starts at offset (s x 2654435761) mod 3: position 1 (the -8) is counted for the samples whose offset
+    // is 1, and each sample contributes 1000 values.
+    int64_t expected_low = 0;
+    for (int64_t s = 0; s < samples; ++s) expected_low += (static_cast<uint64_t>(s) * 2654435761u) % stride == 1;
+    CHECK(expected_low > 0);
+    CHECK(expected_low < samples);
+    const Histogram& h = together.histogram();
+    CHECK(h.total() == uint64_t(samples * per_sample / stride));
+    CHECK(h.counts()[static_cast<size_t>(std::floor(-8.0 / h.bin_width())) + Histogram::kBins / 2] ==
+          uint64_t(expected_low));
+}
+
 TEST_CASE("calibration table round-trips through JSON") {
     CalibrationTable table;
     table.model_sha256 = "abc";

@@ -278,3 +278,50 @@ TEST_CASE("passes: kept and observed values are never fused away") {
     CHECK(relu_seen);
     check_equivalent(model, {2, 3, 12, 12}, 1e-4, 1e-4, {conv, relu});
 }
+
+TEST_CASE("passes: observers that take any layout see channels-last values, with the same elements, untransposed") {
+    const Model model = cnn_model();
+    // The first Relu and the residual Add: inside the channels-last region (their readers take NHWC data).
+    std::string relu, sum;
+    for (const Node& node : model.graph.nodes) {
+        if (node.op_type() == "Relu" && relu.empty()) relu = node.output(0);
+        if (node.op_type() == "Add" && sum.empty()) sum = node.output(0);
+    }
+    const Shape input_shape = {2, 3, 12, 12};
+    const Tensor input = Random(5).floats(input_shape);
+    // What observers see with and without the freedom, and how many Transposes each compiled graph runs.
+    auto observe = [&](bool any_layout, std::map<std::string, Tensor>& seen) {
+        SessionOptions options;
+        options.observed = {relu, sum};
+        options.observe_any_layout = any_layout;
+        auto session = Session::create(model, {{"input", input_shape}}, options);
+        REQUIRE(session.ok());
+        (*session)->set_observer([&](const std::string& name, const Tensor& value) { seen[name] = value.clone(); });
+        REQUIRE((*session)->run({input}).ok());
+        int transposes = 0;
+        for (const auto& [node, implementation] : (*session)->kernel_choices()) {
+            transposes += node.find("Transpose") != std::string::npos;
+        }
+        return transposes;
+    };
+    std::map<std::string, Tensor> nchw, free;
+    const int nchw_transposes = observe(false, nchw);
+    const int free_transposes = observe(true, free);
+    CHECK(free_transposes < nchw_transposes);
+    for (const std::string& name : {relu, sum}) {
+        REQUIRE(free.count(name));
+        const Tensor& a = nchw.at(name);
+        const Tensor& b = free.at(name);
+        REQUIRE(a.shape() == Shape{2, 8, 12, 12});
+        REQUIRE(b.shape() == Shape{2, 12, 12, 8});  // the NHWC form itself
+        // The same values, element for element, once transposed.
+        int mismatches = 0;
+        for (int64_t n = 0; n < 2; ++n)
+            for (int64_t c = 0; c < 8; ++c)
+                for (int64_t y = 0; y < 12; ++y)
+                    for (int64_t x = 0; x < 12; ++x)
+                        mismatches += a.data<float>()[((n * 8 + c) * 12 + y) * 12 + x] !=
+                                      b.data<float>()[((n * 12 + y) * 12 + x) * 8 + c];
+        CHECK(mismatches == 0);
+    }
+}
