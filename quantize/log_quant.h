@@ -22,4 +22,15 @@ uint8_t log_encode(float value, float scale, int bits);
 /// of "negative zero" (sign set, e = 0) decode to +0.
 std::vector<float> log_codebook(int bits);
 
+/// The channel scale of the log scheme with the least squared error of the decoded channel. A grid search over
+/// max|w| x 2^(-j / kLogScaleSteps), j = 0 .. kLogScaleSteps - 1 (the power-of-two grid repeats every octave, so one
+/// octave covers every alignment of grid and data; a scale below max|w| clips the largest weights to fit the bulk
+/// better), then alternating refinement from the best candidate: with the codes fixed the least-squares scale is
+/// <w, c> / <c, c> (c the decoded codes at scale 1); re-encode; repeat while the error falls. Ties keep the earlier
+/// (larger) candidate. An all-zero or empty channel gets 1.
+float choose_log_scale(const std::vector<float>& values, int bits);
+
+/// Grid points per octave choose_log_scale tries.
+constexpr int kLogScaleSteps = 64;
+
 }  // namespace pare

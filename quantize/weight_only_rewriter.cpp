@@ -8,9 +8,11 @@
 #include "core/half.h"
 #include "graph/passes.h"
 #include "ops/quantize_math.h"
+#include "quantize/coded_weight.h"
 #include "quantize/gptq_weight.h"
 #include "quantize/int4_pack.h"
 #include "quantize/log_quant.h"
+#include "quantize/matmul_nbits.h"
 #include "quantize/opset_upgrade.h"
 #include "quantize/weight_quantizer.h"
 
@@ -61,38 +63,6 @@ float choose_int4_scale(float lo, float hi, DType dtype) {
     return scale > 0.0f && std::isfinite(scale) ? scale : 1.0f;  // an all-zero group: any scale is exact
 }
 
-// Candidate scales per channel for the log scheme: the largest magnitude times 2^(-j / kLogScaleSteps). The
-// power-of-two grid repeats every octave, so one octave of candidates covers every alignment of grid and data.
-constexpr int kLogScaleSteps = 32;
-
-// The candidate scale (as stored in `dtype`) whose decoded channel has the least squared error; a smaller scale
-// than the largest magnitude trades clipping the largest weights for a grid that fits the bulk better. Ties keep
-// the larger scale, so the choice is deterministic.
-float choose_log_scale(const std::vector<float>& values, int bits, DType dtype) {
-    float largest = 0.0f;
-    for (float v : values) largest = std::max(largest, std::fabs(v));
-    if (!(largest > 0.0f) || !std::isfinite(largest)) return 1.0f;  // all zero: any scale decodes exactly
-    const std::vector<float> codebook = log_codebook(bits);
-    float best_scale = round_to(largest, dtype);
-    double best_error = std::numeric_limits<double>::infinity();
-    for (int j = 0; j < kLogScaleSteps; ++j) {
-        const float scale = round_to(
-            static_cast<float>(static_cast<double>(largest) * std::exp2(-static_cast<double>(j) / kLogScaleSteps)),
-            dtype);
-        if (!(scale > 0.0f)) continue;
-        double error = 0.0;
-        for (float v : values) {
-            const double d = static_cast<double>(v) - static_cast<double>(codebook[log_encode(v, scale, bits)]) * scale;
-            error += d * d;
-        }
-        if (error < best_error) {
-            best_error = error;
-            best_scale = scale;
-        }
-    }
-    return best_scale;
-}
-
 double sqnr_db(const float* reference, const std::vector<float>& decoded) {
     double signal = 0.0, noise = 0.0;
     for (size_t i = 0; i < decoded.size(); ++i) {
@@ -127,20 +97,29 @@ public:
     WeightOnlyRewriter(Model& model, const WeightOnlySpec& spec) : model_(model), graph_(model.graph), spec_(spec) {}
 
     Result<std::vector<WeightOnlyLayer>> run() {
-        if (spec_.scheme == WeightOnlyScheme::kLog && (spec_.bits < kLogMinBits || spec_.bits > kLogMaxBits)) {
-            return invalid_input("log quantization takes " + std::to_string(kLogMinBits) + " to " +
-                                 std::to_string(kLogMaxBits) + " bits, not " + std::to_string(spec_.bits));
-        }
         if (spec_.scheme == WeightOnlyScheme::kInt4 && spec_.block_size < 0) {
             return invalid_input("block size must be 0 (per output channel) or positive, not " +
                                  std::to_string(spec_.block_size));
+        }
+        if (spec_.scheme != WeightOnlyScheme::kInt4) {
+            PARE_RETURN_IF_ERROR(code_weight({}, code_spec()).status());  // the bits are in the scheme's range
         }
         std::vector<std::string> selected;  // first outputs of the layers to rewrite (indices move on insertion)
         for (const Node& node : graph_.nodes) {
             if (selectable(node)) selected.push_back(node.output(0));
         }
         if (selected.empty()) return std::vector<WeightOnlyLayer>{};
-        const bool four_bit = spec_.scheme == WeightOnlyScheme::kInt4 || spec_.bits <= 4;
+        bool four_bit = spec_.scheme == WeightOnlyScheme::kInt4 || spec_.scheme == WeightOnlyScheme::kBinary ||
+                        spec_.scheme == WeightOnlyScheme::kTernary || spec_.bits <= 4;
+        if (spec_.scheme == WeightOnlyScheme::kInt4) {  // MatMulNBits needs no INT4 tensor: only DequantizeLinear does
+            four_bit = std::any_of(selected.begin(), selected.end(), [&](const std::string& output) {
+                const Node& node = graph_.nodes[static_cast<size_t>(graph_.producer(output))];
+                const Tensor weight = *float_constant(graph_, node.input(1));
+                WeightLayout layout;
+                weight_layout(node, weight, layout);
+                return !as_matmul_nbits(node, weight, layout, read_dtype(node.input(1)));
+            });
+        }
         if (four_bit) {
             auto raised = raise_onnx_opset(model_, kFourBitOpset);
             if (!raised.ok()) {
@@ -159,6 +138,17 @@ public:
     }
 
 private:
+    CodeSpec code_spec() const {
+        CodeSpec code;
+        code.scheme = spec_.scheme == WeightOnlyScheme::kLog        ? CodeScheme::kLog
+                      : spec_.scheme == WeightOnlyScheme::kCodebook ? CodeScheme::kCodebook
+                      : spec_.scheme == WeightOnlyScheme::kBinary   ? CodeScheme::kBinary
+                                                                    : CodeScheme::kTernary;
+        code.bits = spec_.bits;
+        code.tables = spec_.codebook;
+        return code;
+    }
+
     bool selectable(const Node& node) const {
         static const std::set<std::string> ops = {"Conv", "Gemm", "MatMul"};
         if (!node.is_onnx_domain() || !ops.count(node.op_type()) || node.num_inputs() < 2) return false;
@@ -193,32 +183,59 @@ private:
     // Rewrites the weight of nodes[index]; nullopt when the weight was already rewritten for an earlier layer
     // (shared weights are encoded once).
     Result<std::optional<WeightOnlyLayer>> rewrite_layer(size_t index) {
-        const std::string weight_name = graph_.nodes[index].input(1);
-        if (auto it = decoded_.find(weight_name); it != decoded_.end()) {
-            graph_.nodes[index].proto.set_input(1, it->second);
-            return std::optional<WeightOnlyLayer>();
-        }
+        Node& node = graph_.nodes[index];
+        const std::string weight_name = node.input(1);
         const Tensor weight = *float_constant(graph_, weight_name);
         const DType dtype = read_dtype(weight_name);
         if (dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16)
             return std::optional<WeightOnlyLayer>();
         WeightLayout layout;
-        weight_layout(graph_.nodes[index], weight, layout);
+        weight_layout(node, weight, layout);
+        const bool nbits = as_matmul_nbits(node, weight, layout, dtype);
+        if (nbits) {
+            if (auto it = nbits_.find(weight_name); it != nbits_.end()) {
+                to_matmul_nbits(node, it->second);
+                return std::optional<WeightOnlyLayer>();
+            }
+        } else if (auto it = decoded_.find(weight_name); it != decoded_.end()) {
+            node.proto.set_input(1, it->second);
+            return std::optional<WeightOnlyLayer>();
+        }
 
         WeightOnlyLayer layer;
-        layer.node = graph_.nodes[index].name();
-        layer.op_type = graph_.nodes[index].op_type();
-        layer.output = graph_.nodes[index].output(0);
+        layer.node = node.name();
+        layer.op_type = node.op_type();
+        layer.output = node.output(0);
         layer.weight = weight_name;
         layer.weight_elements = weight.numel();
         layer.bytes_before = static_cast<int64_t>(dtype_storage_bytes(dtype, weight.numel()));
+        if (nbits) {
+            PARE_ASSIGN_OR_RETURN(Int4Codes int4, int4_codes(weight, dtype, layout, layer));
+            NBitsWeight packed_weight;
+            packed_weight.k = weight.shape()[layout.reduction_axis];
+            packed_weight.n = weight.shape()[layout.channel_axis];
+            if (layout.reduction_axis == 1) {  // Gemm with transB: codes [N, K] and scales [N, blocks] to [K, N] order
+                transpose_in_place(int4.codes, packed_weight.n, packed_weight.k);
+                transpose_in_place(int4.scales, packed_weight.n, int4.scale_shape[1]);
+            }
+            PARE_ASSIGN_OR_RETURN(
+                MatMulNBitsWeights packed,
+                pack_matmul_nbits(int4.codes, int4.scales, packed_weight.k, packed_weight.n, spec_.block_size, dtype));
+            packed_weight.b = add_initializer(weight_name + "_nbits", packed.b, layer.bytes_after);
+            packed_weight.scales = add_initializer(weight_name + "_scale", packed.scales, layer.bytes_after);
+            nbits_[weight_name] = packed_weight;
+            to_matmul_nbits(node, packed_weight);
+            layer.matmulnbits = true;
+            layer.weight_sqnr_db = sqnr_db(weight.data<float>(), int4.decoded);
+            return std::optional<WeightOnlyLayer>(std::move(layer));
+        }
         const std::string decoded_name = graph_.unique_name(weight_name + "_decoded");
         std::vector<Node> nodes;
         std::vector<float> decoded;
         if (spec_.scheme == WeightOnlyScheme::kInt4) {
             PARE_ASSIGN_OR_RETURN(decoded, encode_int4(weight, dtype, layout, decoded_name, nodes, layer));
         } else {
-            PARE_ASSIGN_OR_RETURN(decoded, encode_log(weight, dtype, layout, decoded_name, nodes, layer));
+            PARE_ASSIGN_OR_RETURN(decoded, encode_coded(weight, dtype, layout, decoded_name, nodes, layer));
         }
         layer.weight_sqnr_db = sqnr_db(weight.data<float>(), decoded);
         for (size_t i = 0; i < nodes.size(); ++i) graph_.insert_node(index + i, std::move(nodes[i]));
@@ -244,21 +261,96 @@ private:
         return std::move(rounded->values);
     }
 
-    // Block-wise int4 behind DequantizeLinear. Conv kernels with a spatial extent are blocked over their
-    // flattened [O, I x kH x kW] view (a DequantizeLinear block runs along one axis only), then reshaped back.
-    Result<std::vector<float>> encode_int4(const Tensor& weight, DType dtype, const WeightLayout& layout,
-                                           const std::string& decoded_name, std::vector<Node>& nodes,
-                                           WeightOnlyLayer& layer) {
-        const bool blocked = spec_.block_size > 0;
-        Shape shape = weight.shape();
-        int64_t axis = blocked ? layout.reduction_axis : layout.channel_axis;
-        const int64_t spatial = shape_numel(Shape(shape.begin() + std::min<size_t>(2, shape.size()), shape.end()));
-        const bool flatten = blocked && weight.rank() > 2 && spatial > 1;
-        if (flatten) {
-            shape = {shape[0], weight.numel() / shape[0]};
-            axis = 1;
+    // The initializers of a weight packed for MatMulNBits.
+    struct NBitsWeight {
+        std::string b, scales;
+        int64_t k = 0, n = 0;
+    };
+
+    template <class T>
+    static void transpose_in_place(std::vector<T>& values, int64_t rows, int64_t cols) {
+        std::vector<T> transposed(values.size());
+        for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t c = 0; c < cols; ++c) transposed[c * rows + r] = values[r * cols + c];
         }
-        const AxisView view = axis_view(shape, axis);
+        values.swap(transposed);
+    }
+
+    // MatMulNBits (Y = A . W + optional bias, W [K, N] blocked along K by a power of two >= 16, float32/float16)
+    // expresses a MatMul with a rank-2 weight, and a Gemm without transA whose alpha is 1 and whose C, if any, is a
+    // constant bias of N values added with beta 1.
+    bool as_matmul_nbits(const Node& node, const Tensor& weight, const WeightLayout& layout, DType dtype) const {
+        if (!spec_.matmulnbits || spec_.scheme != WeightOnlyScheme::kInt4 || weight.rank() != 2 ||
+            !matmul_nbits_block_size_ok(spec_.block_size) || (dtype != DType::kF32 && dtype != DType::kF16)) {
+            return false;
+        }
+        if (node.op_type() == "MatMul") return true;
+        if (node.op_type() != "Gemm" || node.attr_int("transA", 0) != 0 || node.attr_float("alpha", 1.0f) != 1.0f)
+            return false;
+        if (node.num_inputs() < 3 || node.input(2).empty()) return true;
+        const auto bias = graph_.constant(node.input(2));
+        const int64_t n = weight.shape()[layout.channel_axis];
+        return node.attr_float("beta", 1.0f) == 1.0f && bias && bias->dtype() == dtype && bias->numel() == n &&
+               (bias->rank() == 1 || (bias->rank() == 2 && bias->shape()[0] == 1));
+    }
+
+    // Turns the MatMul or Gemm `node` into MatMulNBits reading `packed` (and a Gemm's C as the bias input).
+    void to_matmul_nbits(Node& node, const NBitsWeight& packed) {
+        std::string bias = node.op_type() == "Gemm" && node.num_inputs() > 2 ? node.input(2) : "";
+        if (!bias.empty() && graph_.constant(bias)->rank() != 1) {  // [1, N] -> [N]
+            const std::string flat = graph_.unique_name(bias + "_bias");
+            graph_.set_initializer(flat, graph_.constant(bias)->reshaped({packed.n}));
+            bias = flat;
+        }
+        const std::string a = node.input(0);
+        node.proto.clear_input();
+        for (const std::string& input : {a, packed.b, packed.scales}) node.proto.add_input(input);
+        if (!bias.empty()) {
+            for (const std::string& input : {std::string(), std::string(), bias}) node.proto.add_input(input);
+        }
+        node.proto.set_op_type("MatMulNBits");
+        node.proto.set_domain(kMicrosoftDomain);
+        node.proto.clear_attribute();
+        node.set_attr_int("K", packed.k);
+        node.set_attr_int("N", packed.n);
+        node.set_attr_int("bits", 4);
+        node.set_attr_int("block_size", spec_.block_size);
+        bool imported = false;
+        for (const auto& import : model_.header.opset_import())
+            imported = imported || import.domain() == kMicrosoftDomain;
+        if (!imported) {
+            auto* import = model_.header.add_opset_import();
+            import->set_domain(kMicrosoftDomain);
+            import->set_version(kMicrosoftOpset);
+        }
+    }
+
+    // Symmetric int4 codes and scales of a weight, in the DequantizeLinear layout: `shape` (the weight's, or a Conv
+    // kernel with a spatial extent flattened to [O, I x kH x kW], since a DequantizeLinear block runs along one axis
+    // only) with scales of `scale_shape` along `axis`, per block of the axis or per output channel.
+    struct Int4Codes {
+        Shape shape, scale_shape;
+        int64_t axis = 0;
+        bool flatten = false;
+        std::vector<int8_t> codes;
+        std::vector<float> scales;
+        std::vector<float> decoded;
+    };
+
+    Result<Int4Codes> int4_codes(const Tensor& weight, DType dtype, const WeightLayout& layout,
+                                 WeightOnlyLayer& layer) const {
+        Int4Codes int4;
+        const bool blocked = spec_.block_size > 0;
+        int4.shape = weight.shape();
+        int4.axis = blocked ? layout.reduction_axis : layout.channel_axis;
+        const Shape& shape = weight.shape();
+        const int64_t spatial = shape_numel(Shape(shape.begin() + std::min<size_t>(2, shape.size()), shape.end()));
+        int4.flatten = blocked && weight.rank() > 2 && spatial > 1;
+        if (int4.flatten) {
+            int4.shape = {shape[0], weight.numel() / shape[0]};
+            int4.axis = 1;
+        }
+        const AxisView view = axis_view(int4.shape, int4.axis);
         const int64_t blocks = blocked ? (view.dim + spec_.block_size - 1) / spec_.block_size : view.dim;
         // Scale index of element (o, d, i): per block of the axis (blocked) or per position on the axis.
         auto group_of = [&](int64_t i) {
@@ -273,95 +365,138 @@ private:
             lo[g] = std::min(lo[g], src[i]);
             hi[g] = std::max(hi[g], src[i]);
         }
-        std::vector<float> scales(groups);
-        for (int64_t g = 0; g < groups; ++g) scales[g] = choose_int4_scale(lo[g], hi[g], dtype);
+        int4.scales.resize(groups);
+        for (int64_t g = 0; g < groups; ++g) int4.scales[g] = choose_int4_scale(lo[g], hi[g], dtype);
         const ElementRounding round = [&](int64_t i, double value) {
-            const float scale = scales[group_of(i)];
+            const float scale = int4.scales[group_of(i)];
             return static_cast<double>(
                 dequantize_value(quantize_value(static_cast<float>(value), scale, 0, kInt4Levels), scale, 0));
         };
         PARE_ASSIGN_OR_RETURN(const std::vector<float> values, values_to_encode(weight, layout, round, layer));
-        std::vector<int8_t> codes(static_cast<size_t>(weight.numel()));
-        std::vector<float> decoded(codes.size());
+        int4.codes.resize(static_cast<size_t>(weight.numel()));
+        int4.decoded.resize(int4.codes.size());
         for (int64_t i = 0; i < weight.numel(); ++i) {
-            const float scale = scales[group_of(i)];
-            codes[i] = static_cast<int8_t>(quantize_value(values[i], scale, 0, kInt4Levels));
-            decoded[i] = dequantize_value(codes[i], scale, 0);
+            const float scale = int4.scales[group_of(i)];
+            int4.codes[i] = static_cast<int8_t>(quantize_value(values[i], scale, 0, kInt4Levels));
+            int4.decoded[i] = dequantize_value(int4.codes[i], scale, 0);
         }
-        Shape scale_shape = {view.dim};
+        int4.scale_shape = {view.dim};
         if (blocked) {
-            scale_shape = shape;
-            scale_shape[axis] = blocks;
+            int4.scale_shape = int4.shape;
+            int4.scale_shape[int4.axis] = blocks;
         }
-        PARE_ASSIGN_OR_RETURN(Tensor packed, pack_4bit(codes, shape, DType::kI4));
+        return int4;
+    }
+
+    // Block-wise int4 behind DequantizeLinear [-> Reshape back to the kernel's shape].
+    Result<std::vector<float>> encode_int4(const Tensor& weight, DType dtype, const WeightLayout& layout,
+                                           const std::string& decoded_name, std::vector<Node>& nodes,
+                                           WeightOnlyLayer& layer) {
+        PARE_ASSIGN_OR_RETURN(Int4Codes int4, int4_codes(weight, dtype, layout, layer));
+        PARE_ASSIGN_OR_RETURN(Tensor packed, pack_4bit(int4.codes, int4.shape, DType::kI4));
         const std::string& base = layer.weight;
         const std::string q_name = add_initializer(base + "_int4", packed, layer.bytes_after);
         const std::string scale_name =
-            add_initializer(base + "_scale", float_tensor(scales, scale_shape, dtype), layer.bytes_after);
-        const std::string dequantized = flatten ? graph_.unique_name(base + "_dequantized") : decoded_name;
+            add_initializer(base + "_scale", float_tensor(int4.scales, int4.scale_shape, dtype), layer.bytes_after);
+        const std::string dequantized = int4.flatten ? graph_.unique_name(base + "_dequantized") : decoded_name;
         Node dq = make_node("DequantizeLinear", {q_name, scale_name}, dequantized);
-        dq.set_attr_int("axis", axis);
-        if (blocked) dq.set_attr_int("block_size", spec_.block_size);
+        dq.set_attr_int("axis", int4.axis);
+        if (spec_.block_size > 0) dq.set_attr_int("block_size", spec_.block_size);
         nodes.push_back(std::move(dq));
-        if (flatten) {
-            const std::string shape_name = add_initializer(
-                base + "_shape", tensor_from_vector<int64_t>(weight.shape(), {weight.rank()}), layer.bytes_after);
-            nodes.push_back(make_node("Reshape", {dequantized, shape_name}, decoded_name));
-        }
-        return decoded;
+        if (int4.flatten) nodes.push_back(reshape_to(weight.shape(), dequantized, decoded_name, layer));
+        return std::move(int4.decoded);
     }
 
-    // Sign + power-of-two codes with one scale per output channel, decoded by Cast -> Gather(codebook) ->
-    // Mul(scale).
-    Result<std::vector<float>> encode_log(const Tensor& weight, DType dtype, const WeightLayout& layout,
-                                          const std::string& decoded_name, std::vector<Node>& nodes,
-                                          WeightOnlyLayer& layer) {
+    Node reshape_to(const Shape& shape, const std::string& input, const std::string& output, WeightOnlyLayer& layer) {
+        const std::string shape_name = add_initializer(
+            layer.weight + "_shape", tensor_from_vector<int64_t>(shape, {static_cast<int64_t>(shape.size())}),
+            layer.bytes_after);
+        return make_node("Reshape", {input, shape_name}, output);
+    }
+
+    // The one writer of the code + table schemes (log, codebook, binary, ternary). Shared table: Cast(codes ->
+    // int32) -> Gather(table) [-> Mul(per-channel scale)]. Per-channel tables: the codes are viewed as a matrix
+    // with the output channels on the weight's channel axis ([C, rest] for Conv and transposed Gemm, [K, N] for
+    // MatMul) and the tables as [C, entries] (or [entries, N]); Cast -> GatherElements(tables, axis = the entries'
+    // axis) [-> Reshape back to a Conv kernel's shape].
+    Result<std::vector<float>> encode_coded(const Tensor& weight, DType dtype, const WeightLayout& layout,
+                                            const std::string& decoded_name, std::vector<Node>& nodes,
+                                            WeightOnlyLayer& layer) {
         const AxisView view = axis_view(weight.shape(), layout.channel_axis);
         const float* src = weight.data<float>();
         std::vector<std::vector<float>> channels(view.dim);
         for (int64_t i = 0; i < weight.numel(); ++i) channels[(i / view.inner) % view.dim].push_back(src[i]);
-        std::vector<float> scales(view.dim);
-        for (int64_t c = 0; c < view.dim; ++c) scales[c] = choose_log_scale(channels[c], spec_.bits, dtype);
-        const std::vector<float> codebook = log_codebook(spec_.bits);
+        PARE_ASSIGN_OR_RETURN(CodedWeight coded, code_weight(channels, code_spec()));
+        // Tables and scales as stored in the weight's float type; decoded values as the graph computes them.
+        for (float& v : coded.table) v = round_to(v, dtype);
+        for (float& v : coded.scales) v = round_to(v, dtype);
         const ElementRounding round = [&](int64_t i, double value) {
-            const float scale = scales[(i / view.inner) % view.dim];
-            const uint8_t code = log_encode(static_cast<float>(value), scale, spec_.bits);
-            return static_cast<double>(round_to(round_to(codebook[code], dtype) * scale, dtype));
+            const int64_t c = (i / view.inner) % view.dim;
+            return static_cast<double>(round_to(coded.decode(c, coded.encode(c, static_cast<float>(value))), dtype));
         };
         PARE_ASSIGN_OR_RETURN(const std::vector<float> values, values_to_encode(weight, layout, round, layer));
         std::vector<int8_t> codes(static_cast<size_t>(weight.numel()));
         std::vector<float> decoded(codes.size());
+        std::vector<size_t> next(static_cast<size_t>(view.dim), 0);  // per channel: its next element
         for (int64_t i = 0; i < weight.numel(); ++i) {
-            const float scale = scales[(i / view.inner) % view.dim];
-            const uint8_t code = log_encode(values[i], scale, spec_.bits);
+            const int64_t c = (i / view.inner) % view.dim;
+            // GPTQ's values are encoded against the tables; otherwise the scheme's own codes are written.
+            const uint8_t stored = coded.codes[c][next[c]++];
+            const uint8_t code = layer.gptq ? coded.encode(c, values[i]) : stored;
             codes[i] = static_cast<int8_t>(code);
-            decoded[i] = round_to(round_to(codebook[code], dtype) * scale, dtype);
+            decoded[i] = round_to(coded.decode(c, code), dtype);
         }
+        const bool per_channel = !coded.shared_table;
+        // A per-channel GatherElements needs the codes as a matrix with the channels on one axis.
+        Shape code_shape = weight.shape();
+        if (per_channel && layout.channel_axis == 0) code_shape = {view.dim, weight.numel() / view.dim};
         Tensor stored;
-        if (spec_.bits <= 4) {
-            PARE_ASSIGN_OR_RETURN(stored, pack_4bit(codes, weight.shape(), DType::kU4));
+        if (coded.bits <= 4) {
+            PARE_ASSIGN_OR_RETURN(stored, pack_4bit(codes, code_shape, DType::kU4));
         } else {
-            stored = Tensor(DType::kU8, weight.shape());
+            stored = Tensor(DType::kU8, code_shape);
             std::copy(codes.begin(), codes.end(), static_cast<int8_t*>(stored.raw()));
         }
-        Shape scale_shape(weight.shape().size(), 1);
-        scale_shape[layout.channel_axis] = view.dim;
         const std::string& base = layer.weight;
-        const std::string codes_name = add_initializer(base + "_log_codes", stored, layer.bytes_after);
-        const std::string table_name =
-            add_initializer(base + "_log_codebook",
-                            float_tensor(codebook, {static_cast<int64_t>(codebook.size())}, dtype), layer.bytes_after);
-        const std::string scale_name =
-            add_initializer(base + "_scale", float_tensor(scales, scale_shape, dtype), layer.bytes_after);
-        const std::string indices = graph_.unique_name(base + "_log_indices");
-        const std::string magnitudes = graph_.unique_name(base + "_log_values");
+        const std::string codes_name = add_initializer(base + "_codes", stored, layer.bytes_after);
+        const std::string indices = graph_.unique_name(base + "_indices");
         Node cast = make_node("Cast", {codes_name}, indices);
         cast.set_attr_int("to", static_cast<int64_t>(DType::kI32));
         nodes.push_back(std::move(cast));
-        Node gather = make_node("Gather", {table_name, indices}, magnitudes);
+        if (per_channel) {
+            // Tables [C, entries] gathered along axis 1, or [entries, N] along axis 0 for a [K, N] MatMul weight.
+            const int64_t entries = coded.entries;
+            std::vector<float> table = coded.table;
+            Shape table_shape = {view.dim, entries};
+            if (layout.channel_axis != 0) {
+                table_shape = {entries, view.dim};
+                for (int64_t c = 0; c < view.dim; ++c) {
+                    for (int64_t e = 0; e < entries; ++e) table[e * view.dim + c] = coded.table[c * entries + e];
+                }
+            }
+            const std::string table_name =
+                add_initializer(base + "_codebook", float_tensor(table, table_shape, dtype), layer.bytes_after);
+            const bool reshape = code_shape != weight.shape();
+            const std::string gathered = reshape ? graph_.unique_name(base + "_values") : decoded_name;
+            Node gather = make_node("GatherElements", {table_name, indices}, gathered);
+            gather.set_attr_int("axis", layout.channel_axis == 0 ? 1 : 0);
+            nodes.push_back(std::move(gather));
+            if (reshape) nodes.push_back(reshape_to(weight.shape(), gathered, decoded_name, layer));
+            return decoded;
+        }
+        const std::string table_name =
+            add_initializer(base + "_codebook", float_tensor(coded.table, {coded.entries}, dtype), layer.bytes_after);
+        const std::string gathered = coded.scales.empty() ? decoded_name : graph_.unique_name(base + "_values");
+        Node gather = make_node("Gather", {table_name, indices}, gathered);
         gather.set_attr_int("axis", 0);
         nodes.push_back(std::move(gather));
-        nodes.push_back(make_node("Mul", {magnitudes, scale_name}, decoded_name));
+        if (!coded.scales.empty()) {
+            Shape scale_shape(weight.shape().size(), 1);
+            scale_shape[layout.channel_axis] = view.dim;
+            const std::string scale_name =
+                add_initializer(base + "_scale", float_tensor(coded.scales, scale_shape, dtype), layer.bytes_after);
+            nodes.push_back(make_node("Mul", {gathered, scale_name}, decoded_name));
+        }
         return decoded;
     }
 
@@ -369,6 +504,7 @@ private:
     Graph& graph_;
     const WeightOnlySpec& spec_;
     std::map<std::string, std::string> decoded_;  // float weight -> its decoded replacement
+    std::map<std::string, NBitsWeight> nbits_;    // float weight -> its MatMulNBits initializers
 };
 
 }  // namespace

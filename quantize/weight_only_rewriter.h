@@ -1,14 +1,18 @@
-// Weight-only quantization below 8 bits: the weights of Conv, Gemm and MatMul layers are stored in 4-bit or
-// logarithmic codes and decoded back to float by standard ONNX ops in front of the layer; activations stay float.
+// Weight-only quantization below 8 bits: the weights of Conv, Gemm and MatMul layers are stored as int4, or as codes
+// into small tables (log, codebook, binary, ternary), and decoded back to float by standard ONNX ops in front of the
+// layer; activations stay float.
 //
 // int4: symmetric block-wise INT4 (levels -8..7, no zero point) behind one DequantizeLinear with `block_size`
 //   (opset 21). Blocks run along the layer's reduction axis (MatMul/Gemm: K; Conv: input channels x kernel,
 //   flattened, with a Reshape back to the kernel's shape); block size 0 is one scale per output channel.
-// log:  sign + power-of-two exponent codes (quantize/log_quant.h) with one scale per output channel, decoded by
-//   Cast(codes -> int32) -> Gather(codebook) -> Mul(scale). Codes of 4 bits or fewer are UINT4 (opset 21),
-//   wider ones UINT8.
+//   With `matmulnbits` and a power-of-two block size >= 16, a MatMul with a rank-2 weight, or a Gemm without transA,
+//   with alpha 1 and a constant bias (or none), becomes ONNX Runtime's com.microsoft MatMulNBits instead
+//   (quantize/matmul_nbits.h); other layers keep the DequantizeLinear form.
+// log, codebook, binary, ternary: codes + table (quantize/coded_weight.h), decoded by Cast(codes -> int32) ->
+//   Gather(shared table) -> Mul(per-channel scale), or by Cast -> GatherElements(per-channel tables) [-> Reshape].
+//   Codes of 4 bits or fewer are UINT4 (opset 21), wider ones UINT8.
 // The model's ai.onnx opset is raised to 21 when the encoding needs it and the model allows it
-// (quantize/opset_upgrade.h). docs/formats.md describes both encodings.
+// (quantize/opset_upgrade.h). docs/formats.md describes the encodings.
 #pragma once
 
 #include <cstdint>
@@ -20,16 +24,19 @@
 
 #include "calibration/layer_hessian.h"
 #include "graph/graph.h"
+#include "quantize/coded_weight.h"
 
 namespace pare {
 
-enum class WeightOnlyScheme { kInt4, kLog };
+enum class WeightOnlyScheme { kInt4, kLog, kCodebook, kBinary, kTernary };
 
 struct WeightOnlySpec {
     WeightOnlyScheme scheme = WeightOnlyScheme::kInt4;
-    int64_t block_size = 32;               // int4: elements per block along the reduction axis; 0 per output channel
-    int bits = 4;                          // log: bits per code, kLogMinBits .. kLogMaxBits
-    std::set<std::string> excluded_nodes;  // node names left in float
+    int64_t block_size = 32;   // int4: elements per block along the reduction axis; 0 per output channel
+    bool matmulnbits = false;  // int4: MatMul/Gemm layers as com.microsoft MatMulNBits where it can express them
+    int bits = 4;              // log: bits per code, kLogMinBits .. kLogMaxBits; codebook: 2 .. 8
+    CodebookTables codebook = CodebookTables::kScaled;  // codebook: its tables (quantize/coded_weight.h)
+    std::set<std::string> excluded_nodes;               // node names left in float
     /// GPTQ rounding (quantize/gptq.h) for the layers found here, keyed by the node's first output; the others,
     /// and every layer when null, round to nearest. Scales are chosen from the float weight either way.
     const LayerHessians* hessians = nullptr;
@@ -43,7 +50,8 @@ struct WeightOnlyLayer {
     std::string weight;
     int64_t weight_elements = 0;
     int64_t bytes_before = 0;     // the float weight
-    int64_t bytes_after = 0;      // codes, scales and (log) the codebook and shapes
+    int64_t bytes_after = 0;      // codes, scales, tables and shapes
+    bool matmulnbits = false;     // written as com.microsoft MatMulNBits
     double weight_sqnr_db = 0.0;  // decoded weight against the float one (infinity when exact)
     bool gptq = false;            // rounded by GPTQ; then the output-error proxies trace((W - Wq) H (W - Wq)^T):
     double rtn_output_error = 0.0;   // of rounding to nearest

@@ -247,6 +247,7 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     const auto started = Clock::now();
     PARE_ASSIGN_OR_RETURN(const bool calibrated, scheme_needs_calibration(options.scheme));
     if (!calibrated && options.format != "qdq") return usage_error("--format applies to the int8 and int16 schemes");
+    if (options.format == "matmulnbits") return usage_error("--format matmulnbits applies to --scheme int4");
     if (!options.labels.empty() && options.eval_data.empty()) return usage_error("--labels needs --eval-data");
     PARE_RETURN_IF_ERROR(
         check_output_paths({{"-o", options.output}, {"--report", global.report_path},

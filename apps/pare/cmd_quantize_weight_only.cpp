@@ -1,9 +1,10 @@
-// pare quantize --scheme int4|log: weight-only quantization below 8 bits. No calibration: activations stay float,
-// so the weights alone are encoded (quantize/weight_only_rewriter.h) and the written model is measured against the
-// float model on the evaluation data.
+// pare quantize --scheme int4|log|codebook|binary|ternary: weight-only quantization below 8 bits. No calibration:
+// activations stay float, so the weights alone are encoded (quantize/weight_only_rewriter.h) and the written model is
+// measured against the float model on the evaluation data.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 
 #include "common.h"
 #include "core/log.h"
@@ -20,29 +21,60 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 Result<WeightOnlySpec> weight_only_spec(const QuantizeOptions& options, const Graph& graph) {
+    static const std::map<std::string, WeightOnlyScheme> schemes = {{"int4", WeightOnlyScheme::kInt4},
+                                                                    {"log", WeightOnlyScheme::kLog},
+                                                                    {"codebook", WeightOnlyScheme::kCodebook},
+                                                                    {"binary", WeightOnlyScheme::kBinary},
+                                                                    {"ternary", WeightOnlyScheme::kTernary}};
     WeightOnlySpec spec;
-    spec.scheme = options.scheme == "int4" ? WeightOnlyScheme::kInt4 : WeightOnlyScheme::kLog;
+    spec.scheme = schemes.at(options.scheme);
     spec.block_size = options.block_size;
     spec.bits = options.bits;
+    spec.codebook = options.codebook == "per-channel"  ? CodebookTables::kPerChannel
+                    : options.codebook == "per-tensor" ? CodebookTables::kPerTensor
+                                                       : CodebookTables::kScaled;
+    spec.matmulnbits = options.format == "matmulnbits";
     if (spec.scheme == WeightOnlyScheme::kInt4 && spec.block_size < 0) {
         return usage_error("--block-size must be 0 (per output channel) or positive");
     }
     if (spec.scheme == WeightOnlyScheme::kLog && (spec.bits < 3 || spec.bits > 8)) {
         return usage_error("--bits must be 3 to 8 for --scheme log");
     }
+    if (spec.scheme == WeightOnlyScheme::kCodebook && (spec.bits < 2 || spec.bits > 8)) {
+        return usage_error("--bits must be 2 to 8 for --scheme codebook");
+    }
+    if (options.format == "qoperator" || (spec.matmulnbits && spec.scheme != WeightOnlyScheme::kInt4)) {
+        return usage_error("--format " + options.format + " does not apply to --scheme " + options.scheme +
+                           (spec.matmulnbits ? " (matmulnbits is for int4)" : ""));
+    }
     PARE_ASSIGN_OR_RETURN(spec.excluded_nodes, excluded_nodes(graph, options.exclude));
     return spec;
 }
 
+// Bits per stored weight code of the scheme.
+int code_bits(const WeightOnlySpec& spec) {
+    switch (spec.scheme) {
+        case WeightOnlyScheme::kInt4:
+            return 4;
+        case WeightOnlyScheme::kBinary:
+            return 1;
+        case WeightOnlyScheme::kTernary:
+            return 2;
+        default:
+            return spec.bits;
+    }
+}
+
 // The layer table, each entry with its output's error against the float model when the evaluation measured it.
 nlohmann::ordered_json layers_json(const std::vector<WeightOnlyLayer>& layers, const WeightOnlySpec& spec,
-                                   const nlohmann::ordered_json& measured) {
+                                   const std::string& scheme, const nlohmann::ordered_json& measured) {
     nlohmann::ordered_json table = nlohmann::ordered_json::array();
     for (const auto& layer : layers) {
         nlohmann::ordered_json entry = {{"name", layer.node},
                                         {"op_type", layer.op_type},
-                                        {"scheme", spec.scheme == WeightOnlyScheme::kInt4 ? "int4" : "log"},
-                                        {"bits", spec.scheme == WeightOnlyScheme::kInt4 ? 4 : spec.bits},
+                                        {"scheme", scheme},
+                                        {"bits", code_bits(spec)},
+                                        {"format", layer.matmulnbits ? "matmulnbits" : "weight-only"},
                                         {"weight", layer.weight},
                                         {"weight_elements", layer.weight_elements},
                                         {"bytes_before", layer.bytes_before},
@@ -85,7 +117,9 @@ void print_summary(const nlohmann::ordered_json& r, std::ostream& out) {
 
 }  // namespace
 
-bool is_weight_only_scheme(const std::string& scheme) { return scheme == "int4" || scheme == "log"; }
+bool is_weight_only_scheme(const std::string& scheme) {
+    return scheme == "int4" || scheme == "log" || scheme == "codebook" || scheme == "binary" || scheme == "ternary";
+}
 
 Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOptions& global) {
     const auto started = Clock::now();
@@ -123,23 +157,37 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
     }
     auto& json = report.json();
     const nlohmann::ordered_json measured = take_measured_errors(report);
+    const bool int4 = spec.scheme == WeightOnlyScheme::kInt4;
+    const bool per_block = int4 && spec.block_size > 0;
+    int64_t nbits_layers = 0;
+    for (const auto& layer : layers) nbits_layers += layer.matmulnbits ? 1 : 0;
+    if (spec.matmulnbits && nbits_layers == 0) {
+        log_warning(
+            "--format matmulnbits: no layer has that form here (MatMul or Gemm with a rank-2 weight and a "
+            "power-of-two --block-size >= 16); every layer is written as DequantizeLinear");
+    }
     json["config"] = {
         {"scheme", options.scheme},
-        {"weights",
-         spec.scheme == WeightOnlyScheme::kInt4 ? (spec.block_size > 0 ? "per-block" : "per-channel") : "per-channel"},
-        {"weight_dtype", spec.scheme == WeightOnlyScheme::kInt4 ? "int4"
-                         : spec.bits <= 4                       ? "uint4"
-                                                                : "uint8"},
+        {"weights", per_block ? "per-block"
+                    : spec.scheme == WeightOnlyScheme::kCodebook && spec.codebook == CodebookTables::kPerTensor
+                        ? "per-tensor"
+                        : "per-channel"},
+        {"weight_dtype", int4                   ? "int4"
+                         : code_bits(spec) <= 4 ? "uint4"
+                                                : "uint8"},
         {"activations", "float"},
         {"weight_rounding", options.weight_rounding},
         {"exclude", options.exclude},
-        {"format", "weight-only"},
+        {"format", spec.matmulnbits ? "matmulnbits" : "weight-only"},
         {"opset_before", opset_before},
         {"opset_after", model.opset()},
         {"batch", options.batch},
         {"seed", global.seed}};
-    if (spec.scheme == WeightOnlyScheme::kInt4) json["config"]["block_size"] = spec.block_size;
-    if (spec.scheme == WeightOnlyScheme::kLog) json["config"]["bits"] = spec.bits;
+    if (int4) json["config"]["block_size"] = spec.block_size;
+    if (spec.scheme == WeightOnlyScheme::kLog || spec.scheme == WeightOnlyScheme::kCodebook) {
+        json["config"]["bits"] = spec.bits;
+    }
+    if (spec.scheme == WeightOnlyScheme::kCodebook) json["config"]["codebook"] = options.codebook;
     if (options.weight_rounding == "gptq") json["config"]["calibration_source"] = options.data;
     PARE_RETURN_IF_ERROR(report_written_model(report, loaded, options.output).status());
     int64_t layer_bytes_before = 0, layer_bytes_after = 0;
@@ -148,9 +196,10 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
         layer_bytes_after += layer.bytes_after;
     }
     json["quantization"] = {{"layers", layers.size()},
+                            {"matmulnbits_layers", nbits_layers},
                             {"layer_weight_bytes_before", layer_bytes_before},
                             {"layer_weight_bytes_after", layer_bytes_after}};
-    json["layers"] = layers_json(layers, spec, measured);
+    json["layers"] = layers_json(layers, spec, options.scheme, measured);
     report.set_timing("total", std::chrono::duration<double>(Clock::now() - started).count());
     report.set_peak_memory();
     return emit_report(report, global, false, [&](std::ostream& out) { print_summary(report.json(), out); });

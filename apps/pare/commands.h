@@ -65,7 +65,8 @@ struct QuantizeOptions {
     std::string table;   // a calibration table from pare calibrate
     std::string scheme = "int8";
     int64_t block_size = 32;  // int4: weights per scale along the reduction axis (0: one scale per output channel)
-    int bits = 4;             // log: bits per weight code
+    int bits = 4;             // log, codebook: bits per weight code
+    std::string codebook = "scaled";  // codebook: per-channel, per-tensor or scaled (per-tensor x channel scale)
     std::string weight_rounding = "rtn";  // rtn (round to nearest) or gptq (needs --data)
     std::string activations = "u8";  // u8 (asymmetric) or s8-symmetric
     int activation_bits = 8;
@@ -115,7 +116,7 @@ Status evaluate_into_report(const EvalOptions& options, const GlobalOptions& glo
 Status run_bench(const BenchOptions& options, const GlobalOptions& global);
 Status run_calibrate(const CalibrateOptions& options, const GlobalOptions& global);
 Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global);
-/// True for the weight-only schemes below 8 bits (int4, log), which run_quantize_weight_only handles.
+/// True for the weight-only schemes below 8 bits (int4, log, codebook, binary, ternary), which run_quantize_weight_only handles.
 bool is_weight_only_scheme(const std::string& scheme);
 Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOptions& global);
 

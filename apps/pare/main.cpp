@@ -122,15 +122,22 @@ int main(int argc, char** argv) {
     quantize_cmd->add_option("--table", quantize.table, "Calibration table from pare calibrate (instead of --data)");
     quantize_cmd->add_option("--scheme", quantize.scheme,
                              "int8, int16 (static, calibrated), dynamic (int8 weights, activation scales at run time), "
-                             "fp16 (float16 weights and activations), int4 or log (weight-only); dynamic, fp16, int4 "
-                             "and log take no --data/--table (int4 and log take --data with --weight-rounding gptq)")
+                             "fp16 (float16 weights and activations), int4, log, codebook, binary or ternary "
+                             "(weight-only); dynamic, fp16 and the weight-only schemes take no --data/--table "
+                             "(the weight-only ones take --data with --weight-rounding gptq)")
         ->capture_default_str();
     quantize_cmd->add_option("--block-size", quantize.block_size,
                              "--scheme int4 (weight-only): weights per scale along the reduction axis (0: per channel)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
-    quantize_cmd->add_option("--bits", quantize.bits, "--scheme log (weight-only, power-of-two): bits per weight code")
-        ->check(CLI::Range(3, 8))
+    quantize_cmd->add_option("--bits", quantize.bits,
+                             "--scheme log (power-of-two, 3..8) or codebook (k-means, 2..8): bits per weight code")
+        ->check(CLI::Range(2, 8))
+        ->capture_default_str();
+    quantize_cmd->add_option("--codebook", quantize.codebook,
+                             "--scheme codebook: k-means tables per output channel, per tensor, or scaled (one "
+                             "per tensor of the channels normalised by their RMS, times a scale per output channel)")
+        ->check(CLI::IsMember({"per-channel", "per-tensor", "scaled"}))
         ->capture_default_str();
     quantize_cmd->add_option("--weight-rounding", quantize.weight_rounding,
                              "rtn (round to nearest) or gptq (int8, int16, int4, log: rounds each layer's weight "
@@ -148,9 +155,10 @@ int main(int argc, char** argv) {
     quantize_cmd->add_option("--percentile", quantize.percentile, "Percentile for --calibration percentile")
         ->check(CLI::Range(50.0, 100.0))
         ->capture_default_str();
-    quantize_cmd->add_option("--format", quantize.format, "qdq (QuantizeLinear/DequantizeLinear pairs) or qoperator "
-                                                          "(QLinearConv/QLinearMatMul)")
-        ->check(CLI::IsMember({"qdq", "qoperator"}))
+    quantize_cmd->add_option("--format", quantize.format, "qdq (QuantizeLinear/DequantizeLinear pairs), qoperator "
+                                                          "(QLinearConv/QLinearMatMul) or, for --scheme int4, "
+                                                          "matmulnbits (com.microsoft MatMulNBits)")
+        ->check(CLI::IsMember({"qdq", "qoperator", "matmulnbits"}))
         ->capture_default_str();
     quantize_cmd->add_option("--exclude", quantize.exclude, "Keep in float: node names, op types or regexes")
         ->delimiter(',');

@@ -4,6 +4,10 @@
 
 namespace pare {
 
+// com.microsoft MatMulNBits (ops/ref/matmul_nbits.cpp). Declared here rather than in register_kernels.h so adding it
+// does not recompile every kernel file that includes the header.
+void register_matmul_nbits_kernels(KernelRegistry& registry);
+
 void register_all_kernels(KernelRegistry& registry) {
     // Fast kernels before reference ones only matters for readability: candidates() sorts by rank.
     register_unary_kernels(registry);
@@ -15,6 +19,7 @@ void register_all_kernels(KernelRegistry& registry) {
     register_norm_kernels(registry);
     register_rnn_kernels(registry);
     register_quantize_linear_kernels(registry);
+    register_matmul_nbits_kernels(registry);
     register_integer_matmul_kernels(registry);
     register_integer_conv_kernels(registry);
     register_control_flow_kernels(registry);
