@@ -181,7 +181,8 @@ Result<CalibrationTable> CalibrationTable::from_json(const nlohmann::json& json)
             if (entry.contains("per_channel")) {
                 for (const auto& pair : entry["per_channel"]) channels.push_back(minmax_from(pair));
             }
-            PARE_ASSIGN_OR_RETURN(std::vector<uint64_t> counts, expand_counts(entry.at("histogram").at("runs").get<std::string>()));
+            PARE_ASSIGN_OR_RETURN(std::vector<uint64_t> counts,
+                                  expand_counts(entry.at("histogram").at("runs").get<std::string>()));
             const auto& diagnostics = entry.at("diagnostics");
             table.tensors.emplace(
                 name, TensorStats::restore(

@@ -77,7 +77,8 @@ void count_bins(const float* values, int64_t count, float inverse_width, uint64_
             }
             for (; j < n; ++j) ++sets[0][bins[j]];
         }
-        for (int b = 0; b < Histogram::kBins; ++b) counts[b] += uint64_t(sets[0][b]) + sets[1][b] + sets[2][b] + sets[3][b];
+        for (int b = 0; b < Histogram::kBins; ++b)
+            counts[b] += uint64_t(sets[0][b]) + sets[1][b] + sets[2][b] + sets[3][b];
     }
 }
 

@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
-#include "report/model_runner.h"
+#include "graph/pass_util.h"
 
 namespace pare {
 
 namespace {
-
-bool is_op(const Node& node, const char* op) { return node.is_onnx_domain() && node.op_type() == op; }
 
 const Node* find_node(const Graph& graph, const std::string& name) {
     for (const Node& node : graph.nodes) {
@@ -72,36 +71,30 @@ Result<std::vector<BiasShift>> measure_bias_shifts(const LocalErrorGraph& graph,
         ChannelMean mean;
     };
     std::vector<Probe> probes;
-    SessionOptions observing = options;
+    std::set<std::string> observed;
     for (const LocalProbe& probe : graph.probes) {
         const Node* node = find_node(graph.model.graph, probe.layer);
-        if (!node || probe.node_local.empty() ||
-            !(is_conv(*node) || is_op(*node, "Gemm") || is_op(*node, "MatMul"))) {
+        if (!node || probe.node_local.empty() || !(is_conv(*node) || is_op(*node, "Gemm") || is_op(*node, "MatMul"))) {
             continue;
         }
         probes.push_back(Probe{&probe, is_conv(*node), ChannelMean()});
-        observing.observed.insert(probe.node_reference);
-        observing.observed.insert(probe.node_local);
+        observed.insert(probe.node_reference);
+        observed.insert(probe.node_local);
     }
     std::vector<BiasShift> shifts;
     if (probes.empty()) return shifts;
-    ModelRunner runner(graph.model, observing, "bias correction graph");
-    std::map<std::string, Tensor> values;
-    runner.set_observer([&](const std::string& name, const Tensor& value) { values[name] = value.clone(); });
-    if (runner.fixed_batch()) batch = runner.fixed_batch();
-    PARE_RETURN_IF_ERROR(dataset.for_each_batch(batch, [&](int64_t, const std::vector<Tensor>& inputs) -> Status {
-        values.clear();
-        PARE_RETURN_IF_ERROR(runner.run(inputs).status());
-        const int64_t rows = inputs[0].dim(0);
-        for (Probe& p : probes) {
-            auto reference = values.find(p.probe->node_reference);
-            auto local = values.find(p.probe->node_local);
-            if (reference == values.end() || local == values.end()) continue;
-            const int64_t axis = p.conv ? 1 : reference->second.rank() - 1;
-            PARE_RETURN_IF_ERROR(p.mean.add(reference->second, local->second, axis, rows, p.probe->layer));
-        }
-        return Status();
-    }));
+    PARE_RETURN_IF_ERROR(for_each_observed_batch(
+        graph.model, observed, dataset, batch, options, "bias correction graph",
+        [&](const std::map<std::string, Tensor>& values, int64_t rows) -> Status {
+            for (Probe& p : probes) {
+                auto reference = values.find(p.probe->node_reference);
+                auto local = values.find(p.probe->node_local);
+                if (reference == values.end() || local == values.end()) continue;
+                const int64_t axis = p.conv ? 1 : reference->second.rank() - 1;
+                PARE_RETURN_IF_ERROR(p.mean.add(reference->second, local->second, axis, rows, p.probe->layer));
+            }
+            return Status();
+        }));
     for (const Probe& p : probes) {
         if (p.mean.count == 0) continue;
         BiasShift shift{p.probe->layer, p.mean.sum};
@@ -152,8 +145,10 @@ BiasCorrectionResult correct_biases(Graph& graph, const std::vector<BiasShift>& 
         if (add) {
             slot.name = graph.unique_name(node.name() + "_bias");
             while (node.num_inputs() < 2) node.proto.add_input("");
-            if (node.num_inputs() == 2) node.proto.add_input(slot.name);
-            else node.proto.set_input(2, slot.name);
+            if (node.num_inputs() == 2)
+                node.proto.add_input(slot.name);
+            else
+                node.proto.set_input(2, slot.name);
             ++result.added;
         }
         graph.set_initializer(slot.name, bias);

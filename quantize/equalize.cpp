@@ -5,16 +5,11 @@
 #include <limits>
 #include <optional>
 
+#include "graph/pass_util.h"
+
 namespace pare {
 
 namespace {
-
-bool is_op(const Node& node, const char* op) { return node.is_onnx_domain() && node.op_type() == op; }
-
-bool is_graph_output(const Graph& graph, const std::string& name) {
-    const auto outputs = graph.output_names();
-    return std::find(outputs.begin(), outputs.end(), name) != outputs.end();
-}
 
 // A float32 initializer that exactly one node reads: scaling it changes nothing else.
 std::optional<Tensor> private_constant(const Graph& graph, const std::string& name) {
@@ -43,8 +38,8 @@ std::optional<std::pair<float, float>> clip_bounds(const Graph& graph, const Nod
 // Conv -> (Relu | Clip(0, inf) | Relu -> Min(bound) | Clip(0, finite) | nothing) -> Conv, by node index.
 struct Pair {
     int first = -1, second = -1;
-    int activation = -1;  // the Relu or Clip between them
-    int bound = -1;       // a Min after the Relu, with one upper bound per channel
+    int activation = -1;                                      // the Relu or Clip between them
+    int bound = -1;                                           // a Min after the Relu, with one upper bound per channel
     float clip_max = std::numeric_limits<float>::infinity();  // a Clip's finite upper bound, still to rewrite
 };
 
@@ -89,8 +84,7 @@ std::optional<Pair> match_pair(const Graph& graph, int first) {
     const Node& conv2 = graph.nodes[pair.second];
     auto w2 = conv2.num_inputs() >= 2 ? private_constant(graph, conv2.input(1)) : std::nullopt;
     const int64_t groups = conv2.attr_int("group", 1);
-    if (!w2 || w2->rank() != w1->rank() || groups <= 0 || w2->dim(1) * groups != channels ||
-        w2->dim(0) % groups != 0) {
+    if (!w2 || w2->rank() != w1->rank() || groups <= 0 || w2->dim(1) * groups != channels || w2->dim(0) % groups != 0) {
         return std::nullopt;
     }
     return pair;

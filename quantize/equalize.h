@@ -10,10 +10,10 @@
 namespace pare {
 
 struct EqualizeResult {
-    int pairs = 0;        // conv pairs equalized
-    int bounded = 0;      // of them, pairs whose Relu6-style Clip became Relu -> Min(per-channel bound)
-    int iterations = 0;   // sweeps over all pairs until the scales settled (or the cap)
-    double deviation = 0; // largest |s_i - 1| of the last sweep: how far from converged the cap left it
+    int pairs = 0;         // conv pairs equalized
+    int bounded = 0;       // of them, pairs whose Relu6-style Clip became Relu -> Min(per-channel bound)
+    int iterations = 0;    // sweeps over all pairs until the scales settled (or the cap)
+    double deviation = 0;  // largest |s_i - 1| of the last sweep: how far from converged the cap left it
 };
 
 /// Equalizes every pair Conv -> (Relu | Clip(min 0) | nothing) -> Conv of the main graph, depthwise and grouped

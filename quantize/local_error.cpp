@@ -243,33 +243,44 @@ LocalErrorGraph build_local_error_graph(const Model& float_model, const Model& q
     return result;
 }
 
+Status for_each_observed_batch(const Model& model, const std::set<std::string>& observed, Dataset& dataset,
+                               int64_t batch, const SessionOptions& options, const std::string& what,
+                               const ObservedBatch& consume) {
+    SessionOptions observing = options;
+    observing.observed = observed;
+    ModelRunner runner(model, observing, what);
+    std::map<std::string, Tensor> values;
+    runner.set_observer([&](const std::string& name, const Tensor& value) { values[name] = value.clone(); });
+    if (runner.fixed_batch()) batch = runner.fixed_batch();
+    return dataset.for_each_batch(batch, [&](int64_t, const std::vector<Tensor>& inputs) -> Status {
+        values.clear();
+        PARE_RETURN_IF_ERROR(runner.run(inputs).status());
+        return consume(values, inputs[0].dim(0));
+    });
+}
+
 Result<LayerErrors> measure_local_errors(const LocalErrorGraph& graph, Dataset& dataset, int64_t batch,
                                          const SessionOptions& options) {
     LayerErrors errors;
     errors.local.resize(graph.probes.size());
     errors.cumulative.resize(graph.cumulative.size());
     if (graph.probes.empty() && graph.cumulative.empty()) return errors;
-    SessionOptions observing = options;
+    std::set<std::string> observed;
     for (const auto* probes : {&graph.probes, &graph.cumulative}) {
         for (const auto& probe : *probes) {
-            observing.observed.insert(probe.reference);
-            observing.observed.insert(probe.local);
+            observed.insert(probe.reference);
+            observed.insert(probe.local);
         }
     }
-    ModelRunner runner(graph.model, observing, "local error graph");
-    std::map<std::string, Tensor> values;
-    runner.set_observer([&](const std::string& name, const Tensor& value) { values[name] = value.clone(); });
-    if (runner.fixed_batch()) batch = runner.fixed_batch();
-    PARE_RETURN_IF_ERROR(dataset.for_each_batch(batch, [&](int64_t, const std::vector<Tensor>& inputs) -> Status {
-        values.clear();
-        PARE_RETURN_IF_ERROR(runner.run(inputs).status());
-        const int64_t rows = inputs[0].dim(0);
-        for (const auto& [probes, stats] :
-             {std::make_pair(&graph.probes, &errors.local), std::make_pair(&graph.cumulative, &errors.cumulative)}) {
-            PARE_RETURN_IF_ERROR(add_batch(values, rows, *probes, *stats));
-        }
-        return Status();
-    }));
+    PARE_RETURN_IF_ERROR(for_each_observed_batch(
+        graph.model, observed, dataset, batch, options, "local error graph",
+        [&](const std::map<std::string, Tensor>& values, int64_t rows) -> Status {
+            for (const auto& [probes, stats] : {std::make_pair(&graph.probes, &errors.local),
+                                                std::make_pair(&graph.cumulative, &errors.cumulative)}) {
+                PARE_RETURN_IF_ERROR(add_batch(values, rows, *probes, *stats));
+            }
+            return Status();
+        }));
     return errors;
 }
 

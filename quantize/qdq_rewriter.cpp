@@ -16,8 +16,8 @@ namespace {
 const std::set<std::string> kComputeOps = {"Conv", "ConvTranspose", "Gemm", "MatMul"};
 // Ops whose output range is their input's range (or within it): their output reuses the input's parameters, so
 // runtimes can drop the DQ -> op -> Q pair around them and run them on integers.
-const std::set<std::string> kRangePreservingOps = {"MaxPool", "Reshape", "Flatten", "Transpose", "Squeeze",
-                                                   "Unsqueeze", "Identity"};
+const std::set<std::string> kRangePreservingOps = {"MaxPool", "Reshape",   "Flatten", "Transpose",
+                                                   "Squeeze", "Unsqueeze", "Identity"};
 
 bool is_onnx_op(const Node& node, const std::set<std::string>& ops) {
     return node.is_onnx_domain() && ops.count(node.op_type()) > 0;
@@ -29,8 +29,9 @@ public:
         : graph_(graph), opset_(opset), spec_(spec), ranges_(ranges) {}
 
     Result<std::vector<QuantizedLayer>> run() {
-        if (opset_ < 10) return unsupported("quantization needs opset 10 or later (QuantizeLinear); this model has " +
-                                            std::to_string(opset_));
+        if (opset_ < 10)
+            return unsupported("quantization needs opset 10 or later (QuantizeLinear); this model has " +
+                               std::to_string(opset_));
         per_channel_ = spec_.weight_per_channel && opset_ >= 13;
         if (spec_.weight_per_channel && !per_channel_) {
             log_warning("opset " + std::to_string(opset_) + " has no per-axis DequantizeLinear: weights use one scale");
@@ -250,8 +251,8 @@ private:
         PARE_RETURN_IF_ERROR(layer.weight_error.add(*weight, dequantize_weight(quantized, layer.weight_params, axis)));
         const std::string q_name = add_scalar(weight_name + "_quantized", quantized);
         const std::string scale_name = add_scalar(weight_name + "_scale", scale_tensor(scales, vector));
-        const std::string zp_name = add_scalar(weight_name + "_zero_point",
-                                               zero_point_tensor(spec_.weight_dtype, layer.weight_params, vector));
+        const std::string zp_name =
+            add_scalar(weight_name + "_zero_point", zero_point_tensor(spec_.weight_dtype, layer.weight_params, vector));
         const std::string dequantized = graph_.unique_name(weight_name + "_dequantized");
         graph_.insert_node(index, make_qdq_node("DequantizeLinear", q_name, scale_name, zp_name, dequantized, axis));
         ++index;
@@ -305,7 +306,8 @@ private:
             return;
         }
         auto bias = float_constant(graph_, node.input(2));
-        if (!bias || bias->rank() != 1 || (vector && bias->numel() != static_cast<int64_t>(weight_scales.size()))) return;
+        if (!bias || bias->rank() != 1 || (vector && bias->numel() != static_cast<int64_t>(weight_scales.size())))
+            return;
         if (node.op_type() == "Gemm" && node.attr_float("beta", 1.0f) != 1.0f) return;
         std::vector<float> scales;
         Tensor q(DType::kI32, bias->shape());
@@ -318,11 +320,11 @@ private:
         const std::string bias_name = node.input(2);
         const std::string q_name = add_scalar(bias_name + "_quantized", q);
         const std::string scale_name = add_scalar(bias_name + "_scale", scale_tensor(scales, vector));
-        const std::string zp_name = add_scalar(bias_name + "_zero_point",
-                                               Tensor(DType::kI32, vector ? Shape{bias->numel()} : Shape{}));
+        const std::string zp_name =
+            add_scalar(bias_name + "_zero_point", Tensor(DType::kI32, vector ? Shape{bias->numel()} : Shape{}));
         const std::string dequantized = graph_.unique_name(bias_name + "_dequantized");
-        graph_.insert_node(index, make_qdq_node("DequantizeLinear", q_name, scale_name, zp_name, dequantized,
-                                                vector ? 0 : -1));
+        graph_.insert_node(
+            index, make_qdq_node("DequantizeLinear", q_name, scale_name, zp_name, dequantized, vector ? 0 : -1));
         graph_.nodes[index + 1].proto.set_input(2, dequantized);
     }
 
@@ -333,8 +335,8 @@ private:
     bool per_channel_ = false;
     std::vector<std::string> selected_;  // first outputs of the compute nodes to quantize, in graph order
     std::map<std::string, QuantParams> params_;
-    std::map<std::string, DType> tensor_dtype_;  // activations whose dtype differs from spec_.activation_dtype
-    std::map<std::string, std::string> absorbed_;          // quantized tensor -> activation folded into it
+    std::map<std::string, DType> tensor_dtype_;    // activations whose dtype differs from spec_.activation_dtype
+    std::map<std::string, std::string> absorbed_;  // quantized tensor -> activation folded into it
     std::map<std::string, std::string> quantizer_source_;  // what a QuantizeLinear reads -> the quantized tensor
 };
 

@@ -44,19 +44,19 @@ using RangeLookup = std::function<bool(const std::string& tensor, Range& range)>
 struct QuantizedLayer {
     std::string node;
     std::string op_type;
-    std::string weight;              // the float weight's name ("" for activation x activation MatMul)
+    std::string weight;  // the float weight's name ("" for activation x activation MatMul)
     int64_t weight_elements = 0;
     std::vector<QuantParams> weight_params;
-    ErrorStats weight_error;         // the float weight against its dequantized integers (computed offline)
-    std::string input;               // quantized activation input
+    ErrorStats weight_error;  // the float weight against its dequantized integers (computed offline)
+    std::string input;        // quantized activation input
     QuantParams input_params;
-    std::string node_output;         // the layer's own output tensor in the float model
-    std::string output;              // quantized output tensor ("" when the output stays float)
+    std::string node_output;  // the layer's own output tensor in the float model
+    std::string output;       // quantized output tensor ("" when the output stays float)
     QuantParams output_params;
-    std::string absorbed_activation; // "Relu" when a following Relu/Clip was folded into the output quantizer
-    bool gptq = false;               // weight rounded by GPTQ; then the proxies trace((W - Wq) H (W - Wq)^T):
-    double rtn_output_error = 0.0;   // of rounding to nearest
-    double gptq_output_error = 0.0;  // of the GPTQ rounding written
+    std::string absorbed_activation;  // "Relu" when a following Relu/Clip was folded into the output quantizer
+    bool gptq = false;                // weight rounded by GPTQ; then the proxies trace((W - Wq) H (W - Wq)^T):
+    double rtn_output_error = 0.0;    // of rounding to nearest
+    double gptq_output_error = 0.0;   // of the GPTQ rounding written
 };
 
 /// Quantizes every Conv, ConvTranspose, Gemm and MatMul of the main graph that is not excluded and whose

@@ -11,8 +11,6 @@ namespace pare {
 
 namespace {
 
-bool is_op(const Node& node, const char* op) { return node.is_onnx_domain() && node.op_type() == op; }
-
 // The DequantizeLinear producing `value`, or -1.
 int dequantize_of(const Graph& graph, const std::string& value) {
     const int index = graph.producer(value);

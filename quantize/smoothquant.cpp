@@ -3,16 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "graph/pass_util.h"
+
 namespace pare {
 
 namespace {
-
-bool is_op(const Node& node, const char* op) { return node.is_onnx_domain() && node.op_type() == op; }
-
-bool is_graph_output(const Graph& graph, const std::string& name) {
-    const auto outputs = graph.output_names();
-    return std::find(outputs.begin(), outputs.end(), name) != outputs.end();
-}
 
 // A float32 initializer that exactly one node reads: scaling it changes nothing else.
 bool is_private_float(const Graph& graph, const std::string& name) {

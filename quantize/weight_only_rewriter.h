@@ -49,11 +49,11 @@ struct WeightOnlyLayer {
     std::string output;  // the layer's first output (its name is unchanged by the rewrite)
     std::string weight;
     int64_t weight_elements = 0;
-    int64_t bytes_before = 0;     // the float weight
-    int64_t bytes_after = 0;      // codes, scales, tables and shapes
-    bool matmulnbits = false;     // written as com.microsoft MatMulNBits
-    double weight_sqnr_db = 0.0;  // decoded weight against the float one (infinity when exact)
-    bool gptq = false;            // rounded by GPTQ; then the output-error proxies trace((W - Wq) H (W - Wq)^T):
+    int64_t bytes_before = 0;        // the float weight
+    int64_t bytes_after = 0;         // codes, scales, tables and shapes
+    bool matmulnbits = false;        // written as com.microsoft MatMulNBits
+    double weight_sqnr_db = 0.0;     // decoded weight against the float one (infinity when exact)
+    bool gptq = false;               // rounded by GPTQ; then the output-error proxies trace((W - Wq) H (W - Wq)^T):
     double rtn_output_error = 0.0;   // of rounding to nearest
     double gptq_output_error = 0.0;  // of the GPTQ rounding written
 };

@@ -162,9 +162,8 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
                               measure_bias_shifts(local, dataset, options.batch, session));
         model = *outcome.float_model;
         const BiasCorrectionResult corrected = correct_biases(model.graph, shifts);
-        recovered["bias_correction"] = {{"layers", corrected.corrected},
-                                        {"biases_added", corrected.added},
-                                        {"skipped", corrected.skipped}};
+        recovered["bias_correction"] = {
+            {"layers", corrected.corrected}, {"biases_added", corrected.added}, {"skipped", corrected.skipped}};
     }
     outcome.calibration_seconds = seconds_since(calibration_started);
     // Rung 1 of an 8-bit scheme: the layer's activations in 16 bits (its weights stay 8-bit); the last: float.
@@ -173,8 +172,8 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
     if (wide_rung) outcome.rungs.push_back("int16");
     outcome.rungs.push_back("float");
     const DType wide = spec.activation_dtype == DType::kU8 ? DType::kU16 : DType::kI16;
-    outcome.requantize = [float_model = model, spec, lookup, hessians, wide_rung, wide](
-                             const RungAssignment& rungs) -> Result<Requantized> {
+    outcome.requantize = [float_model = model, spec, lookup, hessians, wide_rung,
+                          wide](const RungAssignment& rungs) -> Result<Requantized> {
         Requantized out{float_model, {}};
         QdqSpec layer_spec = spec;
         for (const auto& [layer, rung] : rungs) {
@@ -249,10 +248,9 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     if (!calibrated && options.format != "qdq") return usage_error("--format applies to the int8 and int16 schemes");
     if (options.format == "matmulnbits") return usage_error("--format matmulnbits applies to --scheme int4");
     if (!options.labels.empty() && options.eval_data.empty()) return usage_error("--labels needs --eval-data");
-    PARE_RETURN_IF_ERROR(
-        check_output_paths({{"-o", options.output}, {"--report", global.report_path},
-                            {"--emit-exclusions", options.emit_exclusions}},
-                           {options.model, options.data, options.table, options.eval_data, options.labels}));
+    PARE_RETURN_IF_ERROR(check_output_paths(
+        {{"-o", options.output}, {"--report", global.report_path}, {"--emit-exclusions", options.emit_exclusions}},
+        {options.model, options.data, options.table, options.eval_data, options.labels}));
     PARE_ASSIGN_OR_RETURN(SessionOptions session, session_options(global));
     PARE_ASSIGN_OR_RETURN(LoadedModel loaded, load_runnable_model(options.model, global));
     Model model = loaded.model;

@@ -66,25 +66,25 @@ struct QuantizeOptions {
     std::string scheme = "int8";
     int64_t block_size = 32;  // int4: weights per scale along the reduction axis (0: one scale per output channel)
     int bits = 4;             // log, codebook: bits per weight code
-    std::string codebook = "scaled";  // codebook: per-channel, per-tensor or scaled (per-tensor x channel scale)
+    std::string codebook = "scaled";      // codebook: per-channel, per-tensor or scaled (per-tensor x channel scale)
     std::string weight_rounding = "rtn";  // rtn (round to nearest) or gptq (needs --data)
-    std::string activations = "u8";  // u8 (asymmetric) or s8-symmetric
+    std::string activations = "u8";       // u8 (asymmetric) or s8-symmetric
     int activation_bits = 8;
     std::string weights = "per-channel";
     std::string calibration = "percentile";  // smallest worst top-1 drop on the samples: bench/calibration_methods.sh
     double percentile = 99.999;
-    std::vector<std::string> exclude;  // node names, op types or regular expressions over node names
-    std::string format = "qdq";        // qdq or qoperator (QLinearConv / QLinearMatMul)
+    std::vector<std::string> exclude;    // node names, op types or regular expressions over node names
+    std::string format = "qdq";          // qdq or qoperator (QLinearConv / QLinearMatMul)
     std::vector<std::string> keep_fp32;  // fp16: op types kept in float32 beside the default list
     std::string eval_data;
     std::string labels;
     int64_t batch = 64;
-    int64_t limit = 0;         // evaluation samples (0: all)
-    int64_t samples = 0;       // calibration samples (0: all)
-    DataOptions data_options;  // for both --data and --eval-data
-    double max_drop = -1;      // --max-drop in points (negative: no budget)
-    int64_t max_size = 0;      // --max-size in bytes (0: none)
-    double time_budget = 0;    // --time-budget in seconds for the budget search (0: none)
+    int64_t limit = 0;            // evaluation samples (0: all)
+    int64_t samples = 0;          // calibration samples (0: all)
+    DataOptions data_options;     // for both --data and --eval-data
+    double max_drop = -1;         // --max-drop in points (negative: no budget)
+    int64_t max_size = 0;         // --max-size in bytes (0: none)
+    double time_budget = 0;       // --time-budget in seconds for the budget search (0: none)
     std::string emit_exclusions;  // --emit-exclusions: JSON array of the layers left in float
     // Recovery algorithms of the int8/int16 schemes (quantize/equalize.h, smoothquant.h, bias_correction.h).
     bool equalize = false;
@@ -116,7 +116,8 @@ Status evaluate_into_report(const EvalOptions& options, const GlobalOptions& glo
 Status run_bench(const BenchOptions& options, const GlobalOptions& global);
 Status run_calibrate(const CalibrateOptions& options, const GlobalOptions& global);
 Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global);
-/// True for the weight-only schemes below 8 bits (int4, log, codebook, binary, ternary), which run_quantize_weight_only handles.
+/// True for the weight-only schemes below 8 bits (int4, log, codebook, binary, ternary), which run_quantize_weight_only
+/// handles.
 bool is_weight_only_scheme(const std::string& scheme);
 Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOptions& global);
 

@@ -120,28 +120,33 @@ int main(int argc, char** argv) {
     quantize_cmd->add_option("--data", quantize.data,
                              "Calibration inputs (.npy, .npz, ONNX test-data folder, image folder or list)");
     quantize_cmd->add_option("--table", quantize.table, "Calibration table from pare calibrate (instead of --data)");
-    quantize_cmd->add_option("--scheme", quantize.scheme,
-                             "int8, int16 (static, calibrated), dynamic (int8 weights, activation scales at run time), "
-                             "fp16 (float16 weights and activations), int4, log, codebook, binary or ternary "
-                             "(weight-only); dynamic, fp16 and the weight-only schemes take no --data/--table "
-                             "(the weight-only ones take --data with --weight-rounding gptq)")
+    quantize_cmd
+        ->add_option("--scheme", quantize.scheme,
+                     "int8, int16 (static, calibrated), dynamic (int8 weights, activation scales at run time), "
+                     "fp16 (float16 weights and activations), int4, log, codebook, binary or ternary "
+                     "(weight-only); dynamic, fp16 and the weight-only schemes take no --data/--table "
+                     "(the weight-only ones take --data with --weight-rounding gptq)")
         ->capture_default_str();
-    quantize_cmd->add_option("--block-size", quantize.block_size,
-                             "--scheme int4 (weight-only): weights per scale along the reduction axis (0: per channel)")
+    quantize_cmd
+        ->add_option("--block-size", quantize.block_size,
+                     "--scheme int4 (weight-only): weights per scale along the reduction axis (0: per channel)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
-    quantize_cmd->add_option("--bits", quantize.bits,
-                             "--scheme log (power-of-two, 3..8) or codebook (k-means, 2..8): bits per weight code")
+    quantize_cmd
+        ->add_option("--bits", quantize.bits,
+                     "--scheme log (power-of-two, 3..8) or codebook (k-means, 2..8): bits per weight code")
         ->check(CLI::Range(2, 8))
         ->capture_default_str();
-    quantize_cmd->add_option("--codebook", quantize.codebook,
-                             "--scheme codebook: k-means tables per output channel, per tensor, or scaled (one "
-                             "per tensor of the channels normalised by their RMS, times a scale per output channel)")
+    quantize_cmd
+        ->add_option("--codebook", quantize.codebook,
+                     "--scheme codebook: k-means tables per output channel, per tensor, or scaled (one "
+                     "per tensor of the channels normalised by their RMS, times a scale per output channel)")
         ->check(CLI::IsMember({"per-channel", "per-tensor", "scaled"}))
         ->capture_default_str();
-    quantize_cmd->add_option("--weight-rounding", quantize.weight_rounding,
-                             "rtn (round to nearest) or gptq (int8, int16, int4, log: rounds each layer's weight "
-                             "against its input Hessian from --data)")
+    quantize_cmd
+        ->add_option("--weight-rounding", quantize.weight_rounding,
+                     "rtn (round to nearest) or gptq (int8, int16, int4, log: rounds each layer's weight "
+                     "against its input Hessian from --data)")
         ->capture_default_str();
     quantize_cmd->add_option("--activations", quantize.activations, "u8 (asymmetric) or s8-symmetric")
         ->capture_default_str();
@@ -155,15 +160,18 @@ int main(int argc, char** argv) {
     quantize_cmd->add_option("--percentile", quantize.percentile, "Percentile for --calibration percentile")
         ->check(CLI::Range(50.0, 100.0))
         ->capture_default_str();
-    quantize_cmd->add_option("--format", quantize.format, "qdq (QuantizeLinear/DequantizeLinear pairs), qoperator "
-                                                          "(QLinearConv/QLinearMatMul) or, for --scheme int4, "
-                                                          "matmulnbits (com.microsoft MatMulNBits)")
+    quantize_cmd
+        ->add_option("--format", quantize.format,
+                     "qdq (QuantizeLinear/DequantizeLinear pairs), qoperator "
+                     "(QLinearConv/QLinearMatMul) or, for --scheme int4, "
+                     "matmulnbits (com.microsoft MatMulNBits)")
         ->check(CLI::IsMember({"qdq", "qoperator", "matmulnbits"}))
         ->capture_default_str();
     quantize_cmd->add_option("--exclude", quantize.exclude, "Keep in float: node names, op types or regexes")
         ->delimiter(',');
-    quantize_cmd->add_option("--keep-fp32", quantize.keep_fp32,
-                             "fp16: op types kept in float32 beside the default list (TopK, Resize, Range, CumSum...)")
+    quantize_cmd
+        ->add_option("--keep-fp32", quantize.keep_fp32,
+                     "fp16: op types kept in float32 beside the default list (TopK, Resize, Range, CumSum...)")
         ->delimiter(',');
     quantize_cmd->add_option("--eval-data", quantize.eval_data, "Evaluation inputs: measure the written model");
     quantize_cmd->add_option("--labels", quantize.labels, "Labels of the evaluation data (top-1/top-5)");
@@ -172,14 +180,16 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     quantize_cmd->add_option("--samples", quantize.samples, "Calibrate on the first N samples (0: all)")
         ->capture_default_str();
-    quantize_cmd->add_option("--max-drop", quantize.max_drop,
-                             "Accuracy budget: top-1 drop in points with --labels, else points of disagreement with "
-                             "the float model; the most damaging layers fall back to int16 activations, then float")
+    quantize_cmd
+        ->add_option("--max-drop", quantize.max_drop,
+                     "Accuracy budget: top-1 drop in points with --labels, else points of disagreement with "
+                     "the float model; the most damaging layers fall back to int16 activations, then float")
         ->check(CLI::NonNegativeNumber);
     quantize_cmd->add_option("--max-size", quantize.max_size, "Size budget: bytes of the written model")
         ->check(CLI::PositiveNumber);
-    quantize_cmd->add_option("--time-budget", quantize.time_budget,
-                             "Seconds for the budget search; then the best model so far is written")
+    quantize_cmd
+        ->add_option("--time-budget", quantize.time_budget,
+                     "Seconds for the budget search; then the best model so far is written")
         ->check(CLI::PositiveNumber);
     quantize_cmd->add_option("--emit-exclusions", quantize.emit_exclusions,
                              "Write the layers left in float as a JSON array of node names (nodes_to_exclude)");

@@ -63,15 +63,14 @@ private:
 
     Result<std::vector<int64_t>> predictions(ModelRunner& runner, const std::string& what) {
         std::vector<int64_t> classes;
-        PARE_RETURN_IF_ERROR(
-            dataset_->for_each_batch(batch_, [&](int64_t, const std::vector<Tensor>& batch) -> Status {
-                PARE_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, runner.run(batch));
-                PARE_ASSIGN_OR_RETURN(ScoreRows scores,
-                                      score_rows(outputs[0], "output 0 of " + what + " (--max-drop needs class scores)"));
-                const std::vector<int64_t> best = argmax_rows(scores);
-                classes.insert(classes.end(), best.begin(), best.end());
-                return Status();
-            }));
+        PARE_RETURN_IF_ERROR(dataset_->for_each_batch(batch_, [&](int64_t, const std::vector<Tensor>& batch) -> Status {
+            PARE_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, runner.run(batch));
+            PARE_ASSIGN_OR_RETURN(ScoreRows scores,
+                                  score_rows(outputs[0], "output 0 of " + what + " (--max-drop needs class scores)"));
+            const std::vector<int64_t> best = argmax_rows(scores);
+            classes.insert(classes.end(), best.begin(), best.end());
+            return Status();
+        }));
         return classes;
     }
 
@@ -84,10 +83,13 @@ private:
 
 // Layers in order of damage: lowest local SQNR (the layer alone quantized, on the float model's own inputs) first;
 // layers whose error could not be measured last, in graph order.
-Result<std::vector<std::pair<std::string, std::optional<double>>>> rank_layers(
-    const Model& float_model, const Requantized& start, DropMeter& meter, const SessionOptions& session) {
+Result<std::vector<std::pair<std::string, std::optional<double>>>> rank_layers(const Model& float_model,
+                                                                               const Requantized& start,
+                                                                               DropMeter& meter,
+                                                                               const SessionOptions& session) {
     const LocalErrorGraph graph = build_local_error_graph(float_model, start.model, start.layers);
-    PARE_ASSIGN_OR_RETURN(const LayerErrors errors, measure_local_errors(graph, meter.dataset(), meter.batch(), session));
+    PARE_ASSIGN_OR_RETURN(const LayerErrors errors,
+                          measure_local_errors(graph, meter.dataset(), meter.batch(), session));
     std::map<std::string, std::optional<double>> sqnr;
     for (size_t i = 0; i < graph.probes.size(); ++i) {
         // An exact layer has no finite SQNR: it can lose nothing.
@@ -107,7 +109,9 @@ Result<std::vector<std::pair<std::string, std::optional<double>>>> rank_layers(
 
 template <typename T>
 nlohmann::ordered_json gate_json(T limit, T achieved, T slack) {
-    return {{"limit", limit}, {"achieved", achieved}, {"met", achieved <= limit + slack},
+    return {{"limit", limit},
+            {"achieved", achieved},
+            {"met", achieved <= limit + slack},
             {"gap", std::max(T(0), achieved - limit)}};
 }
 
@@ -183,8 +187,8 @@ Result<BudgetOutcome> run_accuracy_budget(const QuantizeOptions& options, const 
     BudgetLimits limits;
     if (options.max_drop >= 0) limits.max_drop = options.max_drop;
     if (options.max_size > 0) limits.max_size = options.max_size;
-    PARE_ASSIGN_OR_RETURN(const BudgetSearchResult result,
-                          search_budget(ranked, static_cast<int>(scheme.rungs.size()), limits, size, drop, out_of_time));
+    PARE_ASSIGN_OR_RETURN(const BudgetSearchResult result, search_budget(ranked, static_cast<int>(scheme.rungs.size()),
+                                                                         limits, size, drop, out_of_time));
 
     BudgetOutcome outcome;
     PARE_RETURN_IF_ERROR(build(result.best));
@@ -219,7 +223,8 @@ Result<BudgetOutcome> run_accuracy_budget(const QuantizeOptions& options, const 
     }
     json["rungs"] = scheme.rungs;
     nlohmann::ordered_json ranking_json = nlohmann::ordered_json::array();
-    for (const auto& [layer, db] : ranking) ranking_json.push_back({{"layer", layer}, {"local_sqnr_db", number_or_null(db)}});
+    for (const auto& [layer, db] : ranking)
+        ranking_json.push_back({{"layer", layer}, {"local_sqnr_db", number_or_null(db)}});
     json["ranking"] = ranking_json;
     nlohmann::ordered_json decisions = nlohmann::ordered_json::array();
     for (const BudgetStep& step : result.steps) {
@@ -270,8 +275,8 @@ void print_budget_summary(const nlohmann::ordered_json& report, std::ostream& ou
     const auto& budget = report["budget"];
     out << "budget: " << (budget["met"].get<bool>() ? "met" : "NOT met");
     if (budget.contains("max_drop")) {
-        out << ", drop " << format_number("%.2f", budget["max_drop"]["achieved"].get<double>() + 0.0) << " points (limit "
-            << format_number("%.4g", budget["max_drop"]["limit"].get<double>()) << ")";
+        out << ", drop " << format_number("%.2f", budget["max_drop"]["achieved"].get<double>() + 0.0)
+            << " points (limit " << format_number("%.4g", budget["max_drop"]["limit"].get<double>()) << ")";
     }
     if (budget.contains("max_size")) {
         out << ", " << with_commas(budget["max_size"]["achieved"].get<int64_t>()) << " bytes (limit "

@@ -26,8 +26,8 @@ Status check_budget_options(const QuantizeOptions& options);
 struct BudgetOutcome {
     Requantized best;
     std::vector<std::string> float_layers;  // layers fallen back to float, in graph order
-    nlohmann::ordered_json json;   // the report's budget section
-    nlohmann::ordered_json gates;  // its gates section
+    nlohmann::ordered_json json;            // the report's budget section
+    nlohmann::ordered_json gates;           // its gates section
     bool met = true;
     std::string failure;  // why the budget was not met, one line
 };

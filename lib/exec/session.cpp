@@ -24,7 +24,7 @@ struct Session::Slot {
     bool observed = false;
     std::string observed_as;  // the name observers see it under: its own, or the NCHW value it holds NHWC
     Tensor constant;
-    int alias_root = -1;        // slot whose memory this value views
+    int alias_root = -1;  // slot whose memory this value views
     int first_step = -1;
     int last_step = -1;
     int64_t arena_offset = -1;  // >= 0: a view of the arena
@@ -99,7 +99,8 @@ Result<std::unique_ptr<Session>> Session::create(const Model& model, const std::
     return create_for_graph(graph, model_opsets(model), names, types, options);
 }
 
-Result<std::unique_ptr<Session>> Session::create_for_graph(const Graph& graph, const std::map<std::string, int64_t>& opsets,
+Result<std::unique_ptr<Session>> Session::create_for_graph(const Graph& graph,
+                                                           const std::map<std::string, int64_t>& opsets,
                                                            const std::vector<std::string>& input_names,
                                                            const std::vector<InputInfo>& input_types,
                                                            const SessionOptions& options) {
@@ -158,7 +159,8 @@ Status Session::compile(const std::vector<std::string>& input_names, const std::
         slot.shape = input_types[i].shape;
         slot.shape_known = shape_numel(slot.shape) >= 0;
     }
-    PARE_ASSIGN_OR_RETURN(std::vector<int> order, graph_.topological_order(std::set<std::string>(input_names.begin(), input_names.end())));
+    PARE_ASSIGN_OR_RETURN(std::vector<int> order,
+                          graph_.topological_order(std::set<std::string>(input_names.begin(), input_names.end())));
     for (int index : order) {
         const Node& node = graph_.nodes[index];
         for (const auto& output : node.proto.output()) {
@@ -186,7 +188,8 @@ Status Session::compile_node(const Node& node) {
     step.node = &node;
     for (const auto& input : node.proto.input()) {
         const int s = input.empty() ? -1 : slot_of(input);
-        if (!input.empty() && s < 0) return invalid_input(node.describe() + " reads '" + input + "', which is not defined");
+        if (!input.empty() && s < 0)
+            return invalid_input(node.describe() + " reads '" + input + "', which is not defined");
         step.inputs.push_back(s);
     }
     KernelContext context{node, opsets_[node.is_onnx_domain() ? "" : node.domain()], graph_, {}, {}, options_.threads};
@@ -200,7 +203,8 @@ Status Session::compile_node(const Node& node) {
     }
     for (const auto& name : context.implicit_inputs) {
         const int s = slot_of(name);
-        if (s < 0) return invalid_input("a subgraph of " + node.describe() + " reads '" + name + "', which is not defined");
+        if (s < 0)
+            return invalid_input("a subgraph of " + node.describe() + " reads '" + name + "', which is not defined");
         step.inputs.push_back(s);
     }
     const SessionOptions child_options = [&] {
@@ -261,8 +265,8 @@ Status Session::compile_node(const Node& node) {
         }
     }
     const bool shape_only = node.op_type() == "Shape" || node.op_type() == "Size";
-    const bool foldable = !step.dynamic && !never_fold(node) && node.subgraphs.empty() &&
-                          (all_constant || (shape_only && all_known));
+    const bool foldable =
+        !step.dynamic && !never_fold(node) && node.subgraphs.empty() && (all_constant || (shape_only && all_known));
     if (foldable) return fold_step(step);
     steps_.push_back(std::move(step));
     return Status();
@@ -271,16 +275,21 @@ Status Session::compile_node(const Node& node) {
 Status Session::fold_step(Step& step) {
     std::vector<Tensor> inputs;
     for (int s : step.inputs) {
-        if (s < 0) inputs.emplace_back();
-        else if (slots_[s].is_constant) inputs.push_back(slots_[s].constant);
-        else inputs.emplace_back(slots_[s].dtype, slots_[s].shape, nullptr, 0);  // shape-only input of Shape/Size
+        if (s < 0)
+            inputs.emplace_back();
+        else if (slots_[s].is_constant)
+            inputs.push_back(slots_[s].constant);
+        else
+            inputs.emplace_back(slots_[s].dtype, slots_[s].shape, nullptr, 0);  // shape-only input of Shape/Size
     }
     std::vector<Tensor> outputs;
     for (size_t i = 0; i < step.outputs.size(); ++i) {
         const int alias = step.kernel->alias_of(static_cast<int>(i));
         const OutputInfo& type = step.output_types[i];
-        if (alias >= 0) outputs.push_back(inputs[alias].reshaped(type.shape));
-        else outputs.emplace_back(type.dtype, type.shape);
+        if (alias >= 0)
+            outputs.push_back(inputs[alias].reshaped(type.shape));
+        else
+            outputs.emplace_back(type.dtype, type.shape);
     }
     const bool all_alias = [&] {
         for (size_t i = 0; i < outputs.size(); ++i) {
@@ -385,7 +394,8 @@ Result<std::vector<Tensor>> Session::run(const std::vector<Tensor>& inputs) {
         for (int s : step.inputs) step_inputs.push_back(s >= 0 ? values[s] : Tensor());
         const std::vector<OutputInfo>* types = &step.output_types;
         if (step.dynamic) {
-            PARE_RETURN_IF_ERROR(prepare_at_run_time(step, step_inputs, dynamic_types).with_context(step.node->describe()));
+            PARE_RETURN_IF_ERROR(
+                prepare_at_run_time(step, step_inputs, dynamic_types).with_context(step.node->describe()));
             types = &dynamic_types;
         }
         step_outputs.clear();
@@ -406,10 +416,12 @@ Result<std::vector<Tensor>> Session::run(const std::vector<Tensor>& inputs) {
             }
         }
         if (!all_alias || step.outputs.empty()) {
-            const auto start = options_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+            const auto start =
+                options_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
             PARE_RETURN_IF_ERROR(step.kernel->run(step_inputs, step_outputs).with_context(step.node->describe()));
             if (options_.profile) {
-                step.total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+                step.total_ms +=
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
             }
         }
         for (size_t o = 0; o < step.outputs.size(); ++o) {
@@ -420,7 +432,8 @@ Result<std::vector<Tensor>> Session::run(const std::vector<Tensor>& inputs) {
         }
         // Drop references to values nobody reads any more, so unplanned memory is returned early.
         for (int s : step.inputs) {
-            if (s >= 0 && slots_[s].last_step == static_cast<int>(i) && !slots_[s].is_output && !slots_[s].is_constant) {
+            if (s >= 0 && slots_[s].last_step == static_cast<int>(i) && !slots_[s].is_output &&
+                !slots_[s].is_constant) {
                 values[s] = Tensor();
             }
         }

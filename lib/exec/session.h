@@ -25,7 +25,7 @@ struct SessionOptions {
     // Observers may see a 4-D value the engine keeps channels-last as its [N, H, W, C] form, under its own name,
     // instead of paying a transpose back: for statistics that do not depend on where an element sits.
     bool observe_any_layout = false;
-    bool profile = false;            // time every step of every run (see Session::profile)
+    bool profile = false;  // time every step of every run (see Session::profile)
 };
 
 /// Called after a value is computed. The tensor may be a view of reused memory: copy what you keep.
@@ -39,7 +39,8 @@ public:
                                                    const SessionOptions& options = {});
 
     /// Compiles a graph whose inputs are `input_names` (formal inputs, then outer-scope values) with these types.
-    static Result<std::unique_ptr<Session>> create_for_graph(const Graph& graph, const std::map<std::string, int64_t>& opsets,
+    static Result<std::unique_ptr<Session>> create_for_graph(const Graph& graph,
+                                                             const std::map<std::string, int64_t>& opsets,
                                                              const std::vector<std::string>& input_names,
                                                              const std::vector<InputInfo>& input_types,
                                                              const SessionOptions& options);

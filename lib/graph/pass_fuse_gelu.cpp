@@ -16,8 +16,6 @@ namespace {
 
 constexpr float kSqrt2 = 1.41421356f;
 
-bool is_op(const Node& node, const char* op) { return node.is_onnx_domain() && node.op_type() == op; }
-
 // The constant operand of a binary node next to `value`, if it is a scalar.
 std::optional<float> constant_operand(const Graph& graph, const Node& node, const std::string& value) {
     const int other = other_input(node, value);

@@ -21,8 +21,6 @@ namespace pare {
 
 namespace {
 
-bool is_op(const Node& node, const char* op) { return node.is_onnx_domain() && node.op_type() == op; }
-
 // Constant parameters of one DequantizeLinear or QuantizeLinear node.
 struct QuantParams {
     std::string scale_name, zero_name;  // zero_name "" when the node has none (zero of type uint8 for Q)

@@ -11,8 +11,6 @@ namespace pare {
 
 namespace {
 
-bool is_op(const Node& node, const char* op) { return node.is_onnx_domain() && node.op_type() == op; }
-
 bool is_data_op(const Node& node) {
     if (!node.is_onnx_domain() || node.num_outputs() != 1) return false;
     for (const char* op :

@@ -1,8 +1,16 @@
 #include "graph/pass_util.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace pare {
+
+bool is_op(const Node& node, const char* op) { return node.is_onnx_domain() && node.op_type() == op; }
+
+bool is_graph_output(const Graph& graph, const std::string& name) {
+    const auto outputs = graph.output_names();
+    return std::find(outputs.begin(), outputs.end(), name) != outputs.end();
+}
 
 Node make_node(const std::string& op_type, const std::vector<std::string>& inputs,
                const std::vector<std::string>& outputs, const std::string& name, const std::string& domain) {

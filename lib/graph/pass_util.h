@@ -14,6 +14,12 @@ namespace pare {
 Node make_node(const std::string& op_type, const std::vector<std::string>& inputs,
                const std::vector<std::string>& outputs, const std::string& name, const std::string& domain = "");
 
+/// True for an ai.onnx node of this op type.
+bool is_op(const Node& node, const char* op);
+
+/// True if `name` is one of the graph's outputs.
+bool is_graph_output(const Graph& graph, const std::string& name);
+
 /// The index of the only node reading `value`, or -1 if several nodes (or none) read it, or if it is a graph
 /// output or in `keep`: the conditions under which a pass may fuse the value away.
 int sole_consumer(const Graph& graph, const std::string& value, const std::set<std::string>& keep);

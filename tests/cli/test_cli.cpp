@@ -277,8 +277,8 @@ TEST_CASE("quantize --scheme dynamic, fp16, int16: quality targets on the sample
             CAPTURE(scheme);
             const std::string output = temp_file(name + "_" + scheme + ".onnx");
             const std::string float_model = sample_path("fmnist/" + entry["file"].get<std::string>());
-            std::vector<std::string> args = {"quantize", float_model, "-o", output, "--scheme", scheme,
-                                             "--report", "-", "--quiet"};
+            std::vector<std::string> args = {"quantize", float_model, "-o", output,   "--scheme",
+                                             scheme,     "--report",  "-",  "--quiet"};
             if (scheme == "int16") args.insert(args.end(), {"--data", sample_path("fmnist/calib_x.npy")});
             const nlohmann::json report = parse_report(run_pare(args));
             CHECK(report["config"]["scheme"] == scheme);
@@ -296,10 +296,9 @@ TEST_CASE("quantize --scheme dynamic, fp16, int16: quality targets on the sample
             if (scheme == "dynamic" && name != "mlp" && name != "vit") continue;
             // The written file against the float model, one pass each (quantize --eval-data would add the latency
             // runs and the per-layer comparison, which these schemes' reference kernels make slow).
-            const nlohmann::json measured = parse_report(
-                run_pare({"eval", output, "--compare", float_model, "--data", sample_path("fmnist/eval_x.npy"),
-                          "--labels", sample_path("fmnist/eval_y.npy"), "--batch", "64", "--limit", "500", "--report",
-                          "-", "--quiet"}));
+            const nlohmann::json measured = parse_report(run_pare(
+                {"eval", output, "--compare", float_model, "--data", sample_path("fmnist/eval_x.npy"), "--labels",
+                 sample_path("fmnist/eval_y.npy"), "--batch", "64", "--limit", "500", "--report", "-", "--quiet"}));
             CHECK(measured["accuracy"]["samples"] == 500);
             // Drops are whole images computed in floating point: allow for its rounding.
             CHECK(measured["accuracy"]["top1_drop_points"].get<double>() <= limit.first + 1e-9);

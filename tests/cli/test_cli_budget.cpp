@@ -23,8 +23,8 @@ struct FragileFiles {
         REQUIRE(pare::write_npy(data, pare_test::fragile_mlp_inputs(300)).ok());
     }
     std::vector<std::string> quantize(const std::string& output, const std::string& report) const {
-        return {"quantize", model, "-o", output, "--data", data, "--calibration", "minmax", "--eval-data", data,
-                "--report", report};
+        return {"quantize",      model,    "-o",          output, "--data",   data,
+                "--calibration", "minmax", "--eval-data", data,   "--report", report};
     }
 };
 
@@ -146,11 +146,10 @@ TEST_CASE("quantize --max-drop / --max-size that cannot be met: exit 5, the best
           doctest::Approx(budget["max_drop"]["achieved"].get<double>() - 0.0001));
     CHECK(budget["max_size"]["met"] == false);
     CHECK(budget["max_size"]["gap"] == report["output"]["bytes"].get<int64_t>() - 300);
-    CHECK(report["gates"] == nlohmann::json::array(
-                                 {{{"name", "max_drop"}, {"limit", 0.0001}, {"value", budget["max_drop"]["achieved"]},
-                                   {"passed", false}},
-                                  {{"name", "max_size"}, {"limit", 300}, {"value", report["output"]["bytes"]},
-                                   {"passed", false}}}));
+    CHECK(report["gates"] ==
+          nlohmann::json::array(
+              {{{"name", "max_drop"}, {"limit", 0.0001}, {"value", budget["max_drop"]["achieved"]}, {"passed", false}},
+               {{"name", "max_size"}, {"limit", 300}, {"value", report["output"]["bytes"]}, {"passed", false}}}));
     CHECK(budget["fallbacks"].empty());
     REQUIRE(budget["decisions"].size() > 1);
     for (size_t i = 1; i < budget["decisions"].size(); ++i) {
@@ -186,12 +185,13 @@ TEST_CASE("quantize budget flags: usage errors") {
     const std::vector<std::string> base = {"quantize", files.model, "-o", out, "--data", files.data};
     check_one_error_line(run_pare(with(base, {"--max-drop", "0.1"})), 2);  // no --eval-data
     check_one_error_line(run_pare(with(base, {"--max-size", "5000"})), 2);
-    check_one_error_line(run_pare(with(base, {"--eval-data", files.data, "--time-budget", "5"})), 2);  // nothing to bound
-    check_one_error_line(run_pare({"quantize", files.model, "-o", out, "--scheme", "dynamic", "--eval-data",
-                                   files.data, "--max-drop", "0.1"}),
+    check_one_error_line(run_pare(with(base, {"--eval-data", files.data, "--time-budget", "5"})),
+                         2);  // nothing to bound
+    check_one_error_line(run_pare({"quantize", files.model, "-o", out, "--scheme", "dynamic", "--eval-data", files.data,
+                                   "--max-drop", "0.1"}),
                          2);
-    check_one_error_line(run_pare(with(base, {"--eval-data", files.data, "--max-drop", "0.1", "--format", "qoperator"})),
-                         2);
+    check_one_error_line(
+        run_pare(with(base, {"--eval-data", files.data, "--max-drop", "0.1", "--format", "qoperator"})), 2);
     const RunResult negative = run_pare(with(base, {"--eval-data", files.data, "--max-drop", "-1"}));
     CHECK(negative.code == 2);
     CHECK_FALSE(std::ifstream(out).good());

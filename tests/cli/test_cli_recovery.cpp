@@ -12,8 +12,12 @@ namespace {
 
 std::vector<std::string> quantize_args(const std::string& model, const std::string& out,
                                        const std::vector<std::string>& flags) {
-    std::vector<std::string> args = {"quantize", sample_path("fmnist/" + model + ".onnx"), "-o", out, "--data",
-                                     sample_path("fmnist/calib_x.npy"), "--samples", "64", "--batch", "8", "--report", "-"};
+    std::vector<std::string> args = {"quantize",  sample_path("fmnist/" + model + ".onnx"),
+                                     "-o",        out,
+                                     "--data",    sample_path("fmnist/calib_x.npy"),
+                                     "--samples", "64",
+                                     "--batch",   "8",
+                                     "--report",  "-"};
     args.insert(args.end(), flags.begin(), flags.end());
     return args;
 }
@@ -38,7 +42,8 @@ TEST_CASE("quantize --equalize balances mobilenet's Relu6 pairs and is a no-op o
     CHECK(mlp["quantization"]["equalize"]["pairs"] == 0);
 }
 
-TEST_CASE("quantize --smoothquant smooths the MLP's Gemm/MatMul inputs; --bias-correction corrects the CNN's layers") {
+TEST_CASE(
+    "quantize --smoothquant smooths the MLP's Gemm/MatMul inputs, and --bias-correction corrects the CNN's layers") {
     const nlohmann::json smooth =
         parse_report(run_pare(quantize_args("mlp", temp_file("mlp_sq.onnx"), {"--smoothquant", "0.5"})));
     CHECK(smooth["config"]["smoothquant"] == 0.5);
@@ -54,9 +59,9 @@ TEST_CASE("quantize --smoothquant smooths the MLP's Gemm/MatMul inputs; --bias-c
 TEST_CASE("quantize recovery flags: bad alpha, a scheme without calibration, or a table are usage errors") {
     const std::string out = temp_file("bad_recovery.onnx");
     const std::string model = sample_path("fmnist/mlp.onnx");
-    check_one_error_line(run_pare({"quantize", model, "-o", out, "--data", sample_path("fmnist/calib_x.npy"),
-                                   "--smoothquant", "1.5"}),
-                         2);
+    check_one_error_line(
+        run_pare({"quantize", model, "-o", out, "--data", sample_path("fmnist/calib_x.npy"), "--smoothquant", "1.5"}),
+        2);
     check_one_error_line(run_pare({"quantize", model, "-o", out, "--scheme", "dynamic", "--equalize"}), 2);
     check_one_error_line(run_pare({"quantize", model, "-o", out, "--scheme", "int4", "--bias-correction"}), 2);
     check_one_error_line(

@@ -59,8 +59,8 @@ TEST_CASE("budget search: the one fragile layer moves first, alone, and 16-bit a
     FakeModels models;
     models.damage = {{"layer_a", {0.02, 0.0, 0.0}}, {"layer_b", {3.0, 0.01, 0.0}}, {"layer_c", {0.02, 0.0, 0.0}}};
     models.bytes = {{"layer_a", {16, 16, 64}}, {"layer_b", {16, 16, 64}}, {"layer_c", {8, 8, 32}}};
-    auto result = search_budget({"layer_b", "layer_a", "layer_c"}, 3, drop_limit(0.1), models.size(), models.drop(),
-                                kNever);
+    auto result =
+        search_budget({"layer_b", "layer_a", "layer_c"}, 3, drop_limit(0.1), models.size(), models.drop(), kNever);
     REQUIRE(result.ok());
     CHECK(result->met);
     REQUIRE(result->steps.size() == 2);
@@ -97,7 +97,8 @@ TEST_CASE("budget search: groups grow 1, 2, 4 and the group that meets the budge
     CHECK(result->steps[4].layers.size() == 8);
 }
 
-TEST_CASE("budget search: float only after every layer tried 16-bit activations; the smallest model that meets wins") {
+TEST_CASE(
+    "budget search: float only after every layer tried 16-bit activations, and the smallest model that meets wins") {
     FakeModels models;
     models.damage = {{"a", {1.0, 0.6, 0.0}}, {"b", {0.5, 0.4, 0.0}}};
     models.bytes = {{"a", {10, 10, 40}}, {"b", {100, 100, 400}}};
@@ -113,7 +114,7 @@ TEST_CASE("budget search: float only after every layer tried 16-bit activations;
     CHECK(result->best_bytes == 140);
 }
 
-TEST_CASE("budget search: fallbacks over --max-size are not taken; unreachable budgets keep the best drop") {
+TEST_CASE("budget search: fallbacks over --max-size are not taken, and unreachable budgets keep the best drop") {
     FakeModels models;
     models.damage = {{"a", {1.0, 0.6, 0.0}}, {"b", {0.5, 0.4, 0.0}}};
     models.bytes = {{"a", {10, 10, 40}}, {"b", {100, 100, 400}}};

@@ -44,12 +44,12 @@ TEST_CASE("histogram bins hand-checked values") {
     CHECK(h.exponent() == 0);  // max |x| = 0.75 < 2^0
     CHECK(h.bin_width() == doctest::Approx(2.0 / Histogram::kBins));
     const auto& c = h.counts();
-    CHECK(c[Histogram::kBins / 2] == 1);                          // 0.0
-    CHECK(c[Histogram::kBins / 2 + Histogram::kBins / 4] == 1);   // 0.5 = a quarter of the bins above zero
-    CHECK(c[Histogram::kBins / 4] == 1);                          // -0.5
+    CHECK(c[Histogram::kBins / 2] == 1);                             // 0.0
+    CHECK(c[Histogram::kBins / 2 + Histogram::kBins / 4] == 1);      // 0.5 = a quarter of the bins above zero
+    CHECK(c[Histogram::kBins / 4] == 1);                             // -0.5
     CHECK(c[Histogram::kBins / 2 + 3 * Histogram::kBins / 8] == 1);  // 0.75
     CHECK(h.total() == 4);
-    h.widen_to(1);  // doubling the range merges bin pairs
+    h.widen_to(1);                                                        // doubling the range merges bin pairs
     CHECK(h.counts()[Histogram::kBins / 2 + Histogram::kBins / 8] == 1);  // 0.5 now at an eighth
     CHECK(h.total() == 4);
 }

@@ -219,7 +219,7 @@ TEST_CASE("the code + table writer decodes at every bit width 2..8: per-tensor, 
     }
 }
 
-TEST_CASE("per-channel tables of a Conv kernel gather along axis 1 and reshape back; binary and ternary decode") {
+TEST_CASE("per-channel tables of a Conv kernel gather along axis 1 and reshape back, and binary and ternary decode") {
     std::vector<float> w(4 * 2 * 3 * 3);
     for (size_t i = 0; i < w.size(); ++i) w[i] = std::sin(1.3f * static_cast<float>(i)) * (1.0f + i / 18);
     std::vector<float> x(50);

@@ -230,7 +230,7 @@ TEST_CASE("The input Hessian of a grouped, strided, padded Conv is that of its i
     CHECK(accumulate_layer_hessian(conv, {4, 3, 3, 3}, input, other).code() == ErrorCode::kInvalidInput);
 }
 
-TEST_CASE("The input Hessian of MatMul flattens leading dims; Gemm with transA reads columns") {
+TEST_CASE("The input Hessian of MatMul flattens leading dims, and Gemm with transA reads columns") {
     const Tensor x = tensor_from_vector<float>({1, 2, 3, 4, 5, 6}, {1, 2, 3});  // two rows of K = 3
     LayerHessian matmul;
     REQUIRE(accumulate_layer_hessian(pare_test::make_node("MatMul", {"x", "w"}, {"y"}), {3, 2}, x, matmul).ok());

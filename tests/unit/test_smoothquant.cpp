@@ -102,8 +102,8 @@ TEST_CASE("smooth_quant folds 1/s through a Relu into a MatMul + Add producer an
 }
 
 TEST_CASE("smooth_quant folds into a LayerNormalization, and inserts a Mul when the producer cannot absorb 1/s") {
-    Graph graph = make_graph({value_info("x", DType::kF32, {16, 4})}, {value_info("y", DType::kF32, {16, 3}),
-                                                                        value_info("z", DType::kF32, {16, 3})});
+    Graph graph = make_graph({value_info("x", DType::kF32, {16, 4})},
+                             {value_info("y", DType::kF32, {16, 3}), value_info("z", DType::kF32, {16, 3})});
     graph.set_initializer("gamma", tensor_from_vector<float>({1.0f, 0.5f, 30.0f, 2.0f}, {4}));
     graph.set_initializer("beta", patterned({4}, 4));
     graph.set_initializer("w1", patterned({4, 3}, 5));
