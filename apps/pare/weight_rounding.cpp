@@ -10,10 +10,12 @@ Status check_weight_rounding(const QuantizeOptions& options) {
     if (options.weight_rounding != "gptq") {
         return usage_error("--weight-rounding must be rtn or gptq (got '" + options.weight_rounding + "')");
     }
-    static const std::set<std::string> schemes = {"int8", "int16", "int4", "log"};
+    static const std::set<std::string> schemes = {"int8", "int16", "int4", "log", "codebook", "binary", "ternary"};
     if (!schemes.count(options.scheme)) {
-        return usage_error("--weight-rounding gptq applies to --scheme int8, int16, int4 and log, not " +
-                           options.scheme);
+        return usage_error(
+            "--weight-rounding gptq applies to --scheme int8, int16, int4, log, codebook, binary and "
+            "ternary, not " +
+            options.scheme);
     }
     if (options.data.empty()) {
         return usage_error("--weight-rounding gptq needs --data: it rounds with each layer's input Hessian");
