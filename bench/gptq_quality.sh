@@ -15,10 +15,8 @@ pare="$build/apps/pare/pare"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Prints "drop_points agreement" of an eval --compare report.
-drop_and_agreement() {
-    /usr/bin/python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["accuracy"]; print("%.2f %.4f" % (a["top1_drop_points"], a["agreement"]))' "$1"
-}
+# shellcheck source=bench/quality_lib.sh
+source "$here/quality_lib.sh"
 
 printf "%-10s %-6s %-5s %8s %9s %8s %9s %8s %8s\n" model scheme round drop_2k agree_2k drop_10k agree_10k layers_x weights_x
 for m in $MODELS; do
@@ -39,15 +37,7 @@ for m in $MODELS; do
 r=json.load(open(sys.argv[1])); q=r["quantization"]; s=r["size"]
 layers="%.2f" % (q["layer_weight_bytes_before"] / q["layer_weight_bytes_after"]) if "layer_weight_bytes_after" in q else "-"
 print(layers, "%.2f" % (s["weight_bytes_before"] / s["weight_bytes_after"]))' "$work/q.json")
-            "$pare" eval "$quantized" --compare "$float" --data "$models/eval_x.npy" --labels "$models/eval_y.npy" \
-                --batch 64 --quiet --report "$work/e2k.json" > /dev/null
-            read -r d2 a2 < <(drop_and_agreement "$work/e2k.json")
-            d10=- a10=-
-            if [ -f "$build/data/test_x.npy" ]; then
-                "$pare" eval "$quantized" --compare "$float" --data "$build/data/test_x.npy" \
-                    --labels "$build/data/test_y.npy" --batch 64 --quiet --report "$work/e10k.json" > /dev/null
-                read -r d10 a10 < <(drop_and_agreement "$work/e10k.json")
-            fi
+            read -r d2 a2 d10 a10 < <(drops_2k_10k "$quantized" "$float")
             printf "%-10s %-6s %-5s %8s %9s %8s %9s %8s %8s\n" "$m" "$scheme" "$rounding" "$d2" "$a2" "$d10" "$a10" \
                 "$layers_x" "$weights_x"
         done

@@ -17,10 +17,8 @@ pare="$build/apps/pare/pare"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Prints "drop_points agreement" of an eval --compare report.
-drop_and_agreement() {
-    /usr/bin/python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["accuracy"]; print("%.2f %.4f" % (a["top1_drop_points"], a["agreement"]))' "$1"
-}
+# shellcheck source=bench/quality_lib.sh
+source "$here/quality_lib.sh"
 
 printf "%-10s %-8s %10s %12s %10s %12s %7s\n" model scheme drop_2k agree_2k drop_10k agree_10k size_x
 for m in $MODELS; do
@@ -34,12 +32,7 @@ for m in $MODELS; do
         quantized="$work/$m.$scheme.onnx"
         "$pare" quantize "$float" -o "$quantized" "${flags[@]}" --quiet --report "$work/q.json" > /dev/null
         ratio=$(/usr/bin/python3 -c 'import json,sys; print("%.2f" % json.load(open(sys.argv[1]))["size"]["ratio"])' "$work/q.json")
-        "$pare" eval "$quantized" --compare "$float" --data "$models/eval_x.npy" --labels "$models/eval_y.npy" \
-            --batch 64 --quiet --report "$work/e2k.json" > /dev/null
-        "$pare" eval "$quantized" --compare "$float" --data "$build/data/test_x.npy" --labels "$build/data/test_y.npy" \
-            --batch 64 --quiet --report "$work/e10k.json" > /dev/null
-        read -r d2 a2 < <(drop_and_agreement "$work/e2k.json")
-        read -r d10 a10 < <(drop_and_agreement "$work/e10k.json")
+        read -r d2 a2 d10 a10 < <(drops_2k_10k "$quantized" "$float")
         printf "%-10s %-8s %10s %12s %10s %12s %7s\n" "$m" "$scheme" "$d2" "$a2" "$d10" "$a10" "$ratio"
     done
 done

@@ -18,10 +18,8 @@ pare="$build/apps/pare/pare"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Prints "drop_points agreement" of an eval --compare report.
-drop_and_agreement() {
-    /usr/bin/python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["accuracy"]; print("%.2f %.4f" % (a["top1_drop_points"], a["agreement"]))' "$1"
-}
+# shellcheck source=bench/quality_lib.sh
+source "$here/quality_lib.sh"
 # What the recovery flag did, from the quantize report's quantization section.
 touched() {
     /usr/bin/python3 -c '
@@ -48,15 +46,7 @@ for m in $MODELS; do
         quantized="$work/$m.$variant.onnx"
         "$pare" quantize "$float" -o "$quantized" --scheme "$SCHEME" --data "$models/calib_x.npy" ${flags[@]+"${flags[@]}"} \
             --quiet --report "$work/q.json" > /dev/null
-        "$pare" eval "$quantized" --compare "$float" --data "$models/eval_x.npy" --labels "$models/eval_y.npy" \
-            --batch 64 --quiet --report "$work/e2k.json" > /dev/null
-        read -r d2 a2 < <(drop_and_agreement "$work/e2k.json")
-        d10=- a10=-
-        if [ -f "$build/data/test_x.npy" ]; then
-            "$pare" eval "$quantized" --compare "$float" --data "$build/data/test_x.npy" \
-                --labels "$build/data/test_y.npy" --batch 64 --quiet --report "$work/e10k.json" > /dev/null
-            read -r d10 a10 < <(drop_and_agreement "$work/e10k.json")
-        fi
+        read -r d2 a2 d10 a10 < <(drops_2k_10k "$quantized" "$float")
         printf "%-10s %-16s %8s %10s %8s %10s  %s\n" "$m" "$variant" "$d2" "$a2" "$d10" "$a10" "$(touched "$work/q.json")"
     done
 done
