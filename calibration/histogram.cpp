@@ -96,10 +96,6 @@ void Histogram::add(const float* values, int64_t count, float max_abs) {
     // the split.
     constexpr int64_t kParallelFrom = 1 << 16;
     const int threads = count >= kParallelFrom ? omp_get_max_threads() : 1;
-    if (threads == 1) {
-        count_bins(values, count, inverse_width, counts_.data());
-        return;
-    }
     std::vector<uint64_t> partial(static_cast<size_t>(threads - 1) * kBins, 0);
 #pragma omp parallel num_threads(threads)
     {
