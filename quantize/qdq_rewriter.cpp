@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
 
 #include "core/log.h"
 #include "graph/passes.h"
@@ -191,12 +193,10 @@ private:
         for (auto& output : *producing.proto.mutable_output()) {
             if (output == tensor) output = source;
         }
-        // A Relu (or Clip at 0) whose output is quantized with the zero point at the lowest level is redundant:
-        // QuantizeLinear saturates negatives to that level already.
-        const QuantRange levels = quant_range(dtype);
+        // A Relu or Clip is redundant before a quantizer that saturates at its bounds already.
         size_t insert_at = static_cast<size_t>(producer) + 1;
-        if (params.zero_point == levels.lo && is_absorbable_activation(producing) &&
-            graph_.consumers(producing.input(0)).size() == 1 && !is_graph_output(producing.input(0))) {
+        if (quantizer_covers(producing, params, dtype) && graph_.consumers(producing.input(0)).size() == 1 &&
+            !is_graph_output(producing.input(0))) {
             source = producing.input(0);
             absorbed_[tensor] = producing.op_type();
             quantizer_source_[source] = tensor;
@@ -208,15 +208,36 @@ private:
         graph_.insert_node(insert_at, make_qdq_node("QuantizeLinear", source, scale, zp, quantized, -1, domain));
     }
 
-    bool is_absorbable_activation(const Node& node) const {
-        if (!node.is_onnx_domain()) return false;
-        if (node.op_type() == "Relu") return true;
-        if (node.op_type() != "Clip") return false;
-        // Clip's lower bound: attribute before opset 11, optional input after.
-        if (node.has_attribute("min")) return node.attr_float("min", -1.0f) == 0.0f;
-        if (node.num_inputs() < 2 || node.input(1).empty()) return false;
-        auto min = graph_.constant(node.input(1));
-        return min && min->numel() == 1 && min->element_as_double(0) == 0.0;
+    // The bounds of a Relu, or of a Clip whose bounds are constant (an absent bound is the float range); nullopt
+    // for any other node.
+    std::optional<std::pair<float, float>> activation_bounds(const Node& node) const {
+        if (!node.is_onnx_domain()) return std::nullopt;
+        if (node.op_type() == "Relu") return std::make_pair(0.0f, std::numeric_limits<float>::infinity());
+        if (node.op_type() != "Clip") return std::nullopt;
+        float bounds[2] = {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()};
+        // Attributes before opset 11, optional inputs after.
+        if (node.has_attribute("min")) bounds[0] = node.attr_float("min", bounds[0]);
+        if (node.has_attribute("max")) bounds[1] = node.attr_float("max", bounds[1]);
+        for (int i = 1; i < 3 && i < node.num_inputs(); ++i) {
+            if (node.input(i).empty()) continue;
+            auto bound = graph_.constant(node.input(i));
+            if (!bound || bound->numel() != 1) return std::nullopt;
+            bounds[i - 1] = static_cast<float>(bound->element_as_double(0));
+        }
+        return std::make_pair(bounds[0], bounds[1]);
+    }
+
+    bool is_absorbable_activation(const Node& node) const { return activation_bounds(node).has_value(); }
+
+    // Whether quantizing `activation`'s input with `params` gives what quantizing its output does for every input:
+    // its lower bound quantizes to the lowest level and its upper bound to the highest, so the quantizer's
+    // saturation clips as the activation does (a calibrated range wider than a Clip's bounds does not).
+    bool quantizer_covers(const Node& activation, const QuantParams& params, DType dtype) const {
+        const auto bounds = activation_bounds(activation);
+        if (!bounds) return false;
+        const QuantRange levels = quant_range(dtype);
+        return quantize_value(bounds->first, params.scale, params.zero_point, levels) == levels.lo &&
+               quantize_value(bounds->second, params.scale, params.zero_point, levels) == levels.hi;
     }
 
     bool is_graph_output(const std::string& name) const {

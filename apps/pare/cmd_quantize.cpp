@@ -155,15 +155,16 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
     if (options.bias_correction) {
         PARE_ASSIGN_OR_RETURN(Dataset dataset, open_dataset(options.data, model.graph.input_names(),
                                                             options.data_options, options.samples, global));
+        Model quantized = model;
         PARE_ASSIGN_OR_RETURN(const std::vector<QuantizedLayer> layers,
-                              rewrite_to_qdq(model.graph, model.opset(), spec, lookup));
-        const LocalErrorGraph local = build_local_error_graph(*outcome.float_model, model, layers);
-        PARE_ASSIGN_OR_RETURN(const std::vector<BiasShift> shifts,
-                              measure_bias_shifts(local, dataset, options.batch, session));
-        model = *outcome.float_model;
-        const BiasCorrectionResult corrected = correct_biases(model.graph, shifts);
-        recovered["bias_correction"] = {
-            {"layers", corrected.corrected}, {"biases_added", corrected.added}, {"skipped", corrected.skipped}};
+                              rewrite_to_qdq(quantized.graph, quantized.opset(), spec, lookup));
+        PARE_ASSIGN_OR_RETURN(const BiasCorrectionResult corrected,
+                              correct_biases_sequentially(model, quantized, layers, dataset, options.batch, session));
+        recovered["bias_correction"] = {{"layers", corrected.corrected},
+                                        {"biases_added", corrected.added},
+                                        {"skipped", corrected.skipped},
+                                        {"passes", corrected.passes},
+                                        {"mean_shift_rms", corrected.shift_rms}};
     }
     outcome.calibration_seconds = seconds_since(calibration_started);
     // Rung 1 of an 8-bit scheme: the layer's activations in 16 bits (its weights stay 8-bit); the last: float.

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "cli_helpers.h"
+#include "core/file_io.h"
 #include "onnx/model_io.h"
 
 using namespace pare_cli;
@@ -50,10 +51,16 @@ TEST_CASE(
     CHECK(smooth["quantization"]["smoothquant"]["layers"].get<int>() >= 2);
     CHECK(smooth["quantization"]["smoothquant"]["activations"].get<int>() >= 2);
 
-    const nlohmann::json corrected =
-        parse_report(run_pare(quantize_args("cnn", temp_file("cnn_bc.onnx"), {"--bias-correction"})));
+    const std::string first = temp_file("cnn_bc.onnx"), second = temp_file("cnn_bc_again.onnx");
+    const nlohmann::json corrected = parse_report(run_pare(quantize_args("cnn", first, {"--bias-correction"})));
     CHECK(corrected["config"]["bias_correction"] == true);
-    CHECK(corrected["quantization"]["bias_correction"]["layers"] == corrected["quantization"]["layers"]);
+    const auto& bias = corrected["quantization"]["bias_correction"];
+    CHECK(bias["layers"] == corrected["quantization"]["layers"]);
+    // The CNN is a chain: one pass of the quantized model per layer, each correcting what reaches it.
+    CHECK(bias["passes"] == corrected["quantization"]["layers"]);
+    CHECK(bias["mean_shift_rms"].get<double>() > 0.0);
+    parse_report(run_pare(quantize_args("cnn", second, {"--bias-correction"})));
+    CHECK(pare::read_file(first).value() == pare::read_file(second).value());
 }
 
 TEST_CASE("quantize recovery flags: bad alpha, a scheme without calibration, or a table are usage errors") {
