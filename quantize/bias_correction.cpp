@@ -29,17 +29,27 @@ struct ChannelSum {
     Status add(const Tensor& value, int64_t axis, int64_t rows, const std::string& layer) {
         if (value.rank() < 2) return invalid_input("layer '" + layer + "': its output has rank < 2");
         if (axis < 0) axis = value.rank() - 1;
-        const Tensor values = value.cast(DType::kF32);
+        const Tensor values = value.dtype() == DType::kF32 ? value : value.cast(DType::kF32);
         const int64_t channels = value.dim(axis);
-        int64_t inner = 1;
+        int64_t inner = 1, outer = 1;
         for (int64_t a = axis + 1; a < value.rank(); ++a) inner *= value.dim(a);
+        for (int64_t a = 1; a < axis; ++a) outer *= value.dim(a);
         // A fixed-batch model pads the last batch: only the first `rows` samples are real.
         const int64_t samples = std::min(rows, value.dim(0));
-        const int64_t numel = value.dim(0) == 0 ? 0 : value.numel() / value.dim(0) * samples;
         if (sum.empty()) sum.assign(static_cast<size_t>(channels), 0.0);
         if (static_cast<int64_t>(sum.size()) != channels) return invalid_input("layer '" + layer + "' changed width");
         const float* v = values.data<float>();
-        for (int64_t i = 0; i < numel; ++i) sum[static_cast<size_t>((i / inner) % channels)] += v[i];
+        // One thread per channel, each summing in a fixed order: the same sums for any thread count.
+#pragma omp parallel for
+        for (int64_t c = 0; c < channels; ++c) {
+            double channel = 0.0;
+            for (int64_t o = 0; o < samples * outer; ++o) {
+                const float* src = v + (o * channels + c) * inner;
+                for (int64_t i = 0; i < inner; ++i) channel += src[i];
+            }
+            sum[static_cast<size_t>(c)] += channel;
+        }
+        const int64_t numel = samples * outer * channels * inner;
         count += channels == 0 ? 0 : numel / channels;
         return Status();
     }
