@@ -19,22 +19,6 @@ std::optional<Tensor> private_constant(const Graph& graph, const std::string& na
     return value;
 }
 
-// Clip's bounds (attributes before opset 11, optional constant inputs after); nullopt when one is not constant.
-std::optional<std::pair<float, float>> clip_bounds(const Graph& graph, const Node& clip) {
-    constexpr float kInf = std::numeric_limits<float>::infinity();
-    if (clip.has_attribute("min") || clip.has_attribute("max") || clip.num_inputs() == 1) {
-        return std::make_pair(clip.attr_float("min", -kInf), clip.attr_float("max", kInf));
-    }
-    float bounds[2] = {-kInf, kInf};
-    for (int i = 1; i <= 2 && i < clip.num_inputs(); ++i) {
-        if (clip.input(i).empty()) continue;
-        auto value = graph.constant(clip.input(i));
-        if (!value || value->numel() != 1) return std::nullopt;
-        bounds[i - 1] = static_cast<float>(value->element_as_double(0));
-    }
-    return std::make_pair(bounds[0], bounds[1]);
-}
-
 // Conv -> (Relu | Clip(0, inf) | Relu -> Min(bound) | Clip(0, finite) | nothing) -> Conv, by node index.
 struct Pair {
     int first = -1, second = -1;

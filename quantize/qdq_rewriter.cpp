@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "core/log.h"
+#include "graph/pass_util.h"
 #include "graph/passes.h"
 #include "ops/quantize_math.h"
 #include "quantize/gptq_weight.h"
@@ -208,23 +209,12 @@ private:
         graph_.insert_node(insert_at, make_qdq_node("QuantizeLinear", source, scale, zp, quantized, -1, domain));
     }
 
-    // The bounds of a Relu, or of a Clip whose bounds are constant (an absent bound is the float range); nullopt
-    // for any other node.
+    // The bounds of a Relu, or of a Clip whose bounds are constant; nullopt for any other node.
     std::optional<std::pair<float, float>> activation_bounds(const Node& node) const {
         if (!node.is_onnx_domain()) return std::nullopt;
         if (node.op_type() == "Relu") return std::make_pair(0.0f, std::numeric_limits<float>::infinity());
         if (node.op_type() != "Clip") return std::nullopt;
-        float bounds[2] = {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()};
-        // Attributes before opset 11, optional inputs after.
-        if (node.has_attribute("min")) bounds[0] = node.attr_float("min", bounds[0]);
-        if (node.has_attribute("max")) bounds[1] = node.attr_float("max", bounds[1]);
-        for (int i = 1; i < 3 && i < node.num_inputs(); ++i) {
-            if (node.input(i).empty()) continue;
-            auto bound = graph_.constant(node.input(i));
-            if (!bound || bound->numel() != 1) return std::nullopt;
-            bounds[i - 1] = static_cast<float>(bound->element_as_double(0));
-        }
-        return std::make_pair(bounds[0], bounds[1]);
+        return clip_bounds(graph_, node);
     }
 
     bool is_absorbable_activation(const Node& node) const { return activation_bounds(node).has_value(); }

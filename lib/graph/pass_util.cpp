@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace pare {
 
@@ -34,6 +35,21 @@ int sole_consumer(const Graph& graph, const std::string& value, const std::set<s
     int reads = 0;
     for (const auto& input : graph.nodes[consumers[0]].proto.input()) reads += input == value;
     return reads == 1 ? consumers[0] : -1;
+}
+
+std::optional<std::pair<float, float>> clip_bounds(const Graph& graph, const Node& clip) {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    if (clip.has_attribute("min") || clip.has_attribute("max") || clip.num_inputs() == 1) {
+        return std::make_pair(clip.attr_float("min", -kInf), clip.attr_float("max", kInf));
+    }
+    float bounds[2] = {-kInf, kInf};
+    for (int i = 1; i <= 2 && i < clip.num_inputs(); ++i) {
+        if (clip.input(i).empty()) continue;
+        auto value = graph.constant(clip.input(i));
+        if (!value || value->numel() != 1) return std::nullopt;
+        bounds[i - 1] = static_cast<float>(value->element_as_double(0));
+    }
+    return std::make_pair(bounds[0], bounds[1]);
 }
 
 std::optional<float> scalar_constant(const Graph& graph, const std::string& value) {

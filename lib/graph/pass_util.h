@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "graph/graph.h"
@@ -23,6 +24,10 @@ bool is_graph_output(const Graph& graph, const std::string& name);
 /// The index of the only node reading `value`, or -1 if several nodes (or none) read it, or if it is a graph
 /// output or in `keep`: the conditions under which a pass may fuse the value away.
 int sole_consumer(const Graph& graph, const std::string& value, const std::set<std::string>& keep);
+
+/// A Clip's bounds (attributes before opset 11, optional constant inputs after; an absent bound is infinite), or
+/// nullopt when one is not constant.
+std::optional<std::pair<float, float>> clip_bounds(const Graph& graph, const Node& clip);
 
 /// The value of a one-element float32 constant.
 std::optional<float> scalar_constant(const Graph& graph, const std::string& value);
