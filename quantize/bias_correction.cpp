@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "graph/pass_util.h"
@@ -20,61 +21,99 @@ int node_index(const Graph& graph, const std::string& name) {
 
 bool is_conv(const Node& node) { return is_op(node, "Conv") || is_op(node, "ConvTranspose"); }
 
-// Per-channel sums of a layer's output over the samples seen so far.
-struct ChannelSum {
+// Per-channel sums of a layer's output error (quantized - float) over the elements whose float value lies inside
+// (lo, hi), the range in which the activation after the layer passes it on: where the float output is clipped away,
+// the error does not reach the next layer and says nothing about the bias.
+struct ChannelError {
+    float lo = -std::numeric_limits<float>::infinity();
+    float hi = std::numeric_limits<float>::infinity();
     std::vector<double> sum;
-    int64_t count = 0;  // elements per channel so far
+    std::vector<int64_t> count;
 
     // Adds the first `rows` samples of one batch; the channels are on `axis` (the last one when negative).
-    Status add(const Tensor& value, int64_t axis, int64_t rows, const std::string& layer) {
-        if (value.rank() < 2) return invalid_input("layer '" + layer + "': its output has rank < 2");
+    Status add(const Tensor& reference, const Tensor& value, int64_t axis, int64_t rows, const std::string& layer) {
+        if (value.rank() < 2 || reference.shape() != value.shape()) {
+            return invalid_input("layer '" + layer + "': its quantized output has another shape than the float one");
+        }
         if (axis < 0) axis = value.rank() - 1;
-        const Tensor values = value.dtype() == DType::kF32 ? value : value.cast(DType::kF32);
+        const Tensor expected = reference.cast(DType::kF32), got = value.cast(DType::kF32);
         const int64_t channels = value.dim(axis);
         int64_t inner = 1, outer = 1;
         for (int64_t a = axis + 1; a < value.rank(); ++a) inner *= value.dim(a);
         for (int64_t a = 1; a < axis; ++a) outer *= value.dim(a);
         // A fixed-batch model pads the last batch: only the first `rows` samples are real.
         const int64_t samples = std::min(rows, value.dim(0));
-        if (sum.empty()) sum.assign(static_cast<size_t>(channels), 0.0);
+        if (sum.empty()) {
+            sum.assign(static_cast<size_t>(channels), 0.0);
+            count.assign(static_cast<size_t>(channels), 0);
+        }
         if (static_cast<int64_t>(sum.size()) != channels) return invalid_input("layer '" + layer + "' changed width");
-        const float* v = values.data<float>();
+        const float* f = expected.data<float>();
+        const float* q = got.data<float>();
         // One thread per channel, each summing in a fixed order: the same sums for any thread count.
 #pragma omp parallel for
         for (int64_t c = 0; c < channels; ++c) {
-            double channel = 0.0;
+            double error = 0.0;
+            int64_t n = 0;
             for (int64_t o = 0; o < samples * outer; ++o) {
-                const float* src = v + (o * channels + c) * inner;
-                for (int64_t i = 0; i < inner; ++i) channel += src[i];
+                const int64_t start = (o * channels + c) * inner;
+                for (int64_t i = start; i < start + inner; ++i) {
+                    if (!(f[i] > lo && f[i] < hi)) continue;
+                    error += static_cast<double>(q[i]) - f[i];
+                    ++n;
+                }
             }
-            sum[static_cast<size_t>(c)] += channel;
+            sum[static_cast<size_t>(c)] += error;
+            count[static_cast<size_t>(c)] += n;
         }
-        const int64_t numel = samples * outer * channels * inner;
-        count += channels == 0 ? 0 : numel / channels;
         return Status();
     }
 };
 
-// Per-channel sums of the values named in `axes` (value -> channel axis, -1 for the last) of `model` over the data.
-Result<std::map<std::string, ChannelSum>> channel_sums(const Model& model, const std::map<std::string, int64_t>& axes,
-                                                       Dataset& dataset, int64_t batch, SessionOptions options,
-                                                       const std::string& what) {
-    for (const auto& [name, axis] : axes) options.observed.insert(name);
-    ModelRunner runner(model, options, what);
-    std::map<std::string, ChannelSum> sums;
+// One layer's output in the float and the quantized model.
+struct Probe {
+    std::string float_value;
+    std::string quantized_value;
+    int64_t axis;  // channel axis: 1 for a Conv, the last (-1) otherwise
+    std::string layer;
+};
+
+// Runs the float and the quantized model on the same batches and sums each probe's error per channel (the bounds
+// of `errors`, keyed by float value, must be set). Memory: the probes' float values of one batch.
+Status channel_errors(const Model& float_model, const Model& quantized, const std::vector<Probe>& probes,
+                      Dataset& dataset, int64_t batch, const SessionOptions& options,
+                      std::map<std::string, ChannelError>& errors) {
+    SessionOptions float_options = options, quantized_options = options;
+    std::map<std::string, const Probe*> by_quantized;
+    for (const Probe& p : probes) {
+        float_options.observed.insert(p.float_value);
+        quantized_options.observed.insert(p.quantized_value);
+        by_quantized[p.quantized_value] = &p;
+    }
+    ModelRunner float_runner(float_model, float_options, "float model");
+    ModelRunner quantized_runner(quantized, quantized_options, "bias correction pass");
+    std::map<std::string, Tensor> reference;  // this batch's float values
     int64_t rows = 0;
     Status observed;
-    runner.set_observer([&](const std::string& name, const Tensor& value) {
-        auto it = axes.find(name);
-        if (it != axes.end() && observed.ok()) observed = sums[name].add(value, it->second, rows, name);
+    float_runner.set_observer([&](const std::string& name, const Tensor& value) {
+        if (float_options.observed.count(name)) reference[name] = value.clone();
     });
-    if (runner.fixed_batch()) batch = runner.fixed_batch();
-    PARE_RETURN_IF_ERROR(dataset.for_each_batch(batch, [&](int64_t, const std::vector<Tensor>& inputs) -> Status {
+    quantized_runner.set_observer([&](const std::string& name, const Tensor& value) {
+        auto it = by_quantized.find(name);
+        if (it == by_quantized.end() || !observed.ok()) return;
+        const Probe& p = *it->second;
+        auto f = reference.find(p.float_value);
+        if (f == reference.end()) return;
+        observed = errors[p.float_value].add(f->second, value, p.axis, rows, p.layer);
+    });
+    if (float_runner.fixed_batch()) batch = float_runner.fixed_batch();
+    return dataset.for_each_batch(batch, [&](int64_t, const std::vector<Tensor>& inputs) -> Status {
         rows = inputs[0].dim(0);
-        PARE_RETURN_IF_ERROR(runner.run(inputs).status());
+        reference.clear();
+        PARE_RETURN_IF_ERROR(float_runner.run(inputs).status());
+        PARE_RETURN_IF_ERROR(quantized_runner.run(inputs).status());
         return observed;
-    }));
-    return sums;
+    });
 }
 
 // Where a layer's per-channel bias lives: an initializer read by nothing else, the factor it enters with (Gemm's
@@ -152,7 +191,21 @@ struct Target {
     std::string quantized_value;
     int64_t axis;  // channel axis of the output: 1 for a Conv, the last (-1) otherwise
     int level;
+    std::pair<float, float> passed;  // the range the activation reading the output alone passes on
 };
+
+// The range of values a layer's output goes on with: that of the Relu or Clip reading it alone, else everything.
+std::pair<float, float> passed_range(const Graph& graph, const Node& node) {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    const auto readers = graph.consumers(node.output(0));
+    if (readers.size() != 1 || is_graph_output(graph, node.output(0))) return {-kInf, kInf};
+    const Node& reader = graph.nodes[readers[0]];
+    if (is_op(reader, "Relu")) return {0.0f, kInf};
+    if (is_op(reader, "Clip")) {
+        if (auto bounds = clip_bounds(graph, reader)) return *bounds;
+    }
+    return {-kInf, kInf};
+}
 
 // The quantized layers whose bias can absorb a shift, each with its level: the number of correctable layers on the
 // longest path from the graph inputs to it. Layers of one level do not feed each other. The others go to `skipped`.
@@ -173,7 +226,7 @@ std::vector<Target> plan_targets(const Graph& graph, const Graph& quantized, con
             const int q = node_index(quantized, node.name());
             if (q >= 0 && find_bias_slot(graph, node, -1).found()) {
                 targets.push_back(Target{node.name(), node.output(0), quantized.nodes[q].output(0),
-                                         is_conv(node) ? 1 : -1, level});
+                                         is_conv(node) ? 1 : -1, level, passed_range(graph, node)});
                 target = true;
             } else {
                 skipped.push_back(node.name());
@@ -201,41 +254,33 @@ Result<BiasCorrectionResult> correct_biases_sequentially(Model& float_model, con
     BiasCorrectionResult result;
     const std::vector<Target> targets = plan_targets(float_model.graph, quantized.graph, layers, result.skipped);
     if (targets.empty()) return result;
-    // The float model's means, before any of its biases changes.
-    std::map<std::string, int64_t> float_axes;
     int levels = 0;
-    for (const Target& t : targets) {
-        float_axes[t.float_value] = t.axis;
-        levels = std::max(levels, t.level + 1);
-    }
-    PARE_ASSIGN_OR_RETURN(const auto float_sums,
-                          channel_sums(float_model, float_axes, dataset, batch, options, "float model"));
-
-    Model current = quantized;  // the quantized model with the corrections made so far
+    for (const Target& t : targets) levels = std::max(levels, t.level + 1);
+    const Model reference = float_model;  // the float model as it was, which every pass compares with
+    Model current = quantized;            // the quantized model with the corrections made so far
     double squares = 0.0;
     int64_t channels = 0;
     for (int level = 0; level < levels; ++level) {
-        std::map<std::string, int64_t> axes;
+        std::vector<Probe> probes;
+        std::map<std::string, ChannelError> errors;
         for (const Target& t : targets) {
-            if (t.level == level) axes[t.quantized_value] = t.axis;
+            if (t.level != level) continue;
+            probes.push_back(Probe{t.float_value, t.quantized_value, t.axis, t.layer});
+            errors[t.float_value].lo = t.passed.first;
+            errors[t.float_value].hi = t.passed.second;
         }
-        PARE_ASSIGN_OR_RETURN(const auto sums,
-                              channel_sums(current, axes, dataset, batch, options, "bias correction pass"));
+        PARE_RETURN_IF_ERROR(channel_errors(reference, current, probes, dataset, batch, options, errors));
         ++result.passes;
         for (const Target& t : targets) {
             if (t.level != level) continue;
-            auto f = float_sums.find(t.float_value);
-            auto q = sums.find(t.quantized_value);
-            if (f == float_sums.end() || q == sums.end() || f->second.count == 0 || q->second.count == 0) continue;
-            if (f->second.sum.size() != q->second.sum.size()) {
-                return invalid_input("layer '" + t.layer + "': its quantized output has another width");
-            }
+            const ChannelError& error = errors[t.float_value];
+            if (error.sum.empty()) continue;
             BiasShift shift{t.layer, {}};
-            for (size_t c = 0; c < f->second.sum.size(); ++c) {
-                const double error = q->second.sum[c] / static_cast<double>(q->second.count) -
-                                     f->second.sum[c] / static_cast<double>(f->second.count);
-                shift.mean_error.push_back(error);
-                squares += error * error;
+            for (size_t c = 0; c < error.sum.size(); ++c) {
+                // A channel whose float output never passed the activation keeps its bias.
+                const double mean = error.count[c] ? error.sum[c] / static_cast<double>(error.count[c]) : 0.0;
+                shift.mean_error.push_back(mean);
+                squares += mean * mean;
             }
             channels += static_cast<int64_t>(shift.mean_error.size());
             const std::string bias = apply_shift(float_model.graph,
