@@ -6,6 +6,7 @@
 #include <map>
 
 #include "graph/pass_util.h"
+#include "graph/passes.h"
 #include "report/model_runner.h"
 
 namespace pare {
@@ -78,6 +79,16 @@ struct Probe {
     std::string layer;
 };
 
+// `model` computing only what `outputs` need: they become its outputs (a pass measuring one level of layers skips
+// the layers after them).
+Model truncated(const Model& model, const std::set<std::string>& outputs) {
+    Model part = model;
+    part.graph.header.clear_output();
+    for (const auto& name : outputs) part.graph.header.add_output()->set_name(name);
+    remove_dead_nodes(part.graph);
+    return part;
+}
+
 // Runs the float and the quantized model on the same batches and sums each probe's error per channel (the bounds
 // of `errors`, keyed by float value, must be set). Memory: the probes' float values of one batch.
 Status channel_errors(const Model& float_model, const Model& quantized, const std::vector<Probe>& probes,
@@ -90,8 +101,10 @@ Status channel_errors(const Model& float_model, const Model& quantized, const st
         quantized_options.observed.insert(p.quantized_value);
         by_quantized[p.quantized_value] = &p;
     }
-    ModelRunner float_runner(float_model, float_options, "float model");
-    ModelRunner quantized_runner(quantized, quantized_options, "bias correction pass");
+    const Model float_part = truncated(float_model, float_options.observed);
+    const Model quantized_part = truncated(quantized, quantized_options.observed);
+    ModelRunner float_runner(float_part, float_options, "float model");
+    ModelRunner quantized_runner(quantized_part, quantized_options, "bias correction pass");
     std::map<std::string, Tensor> reference;  // this batch's float values
     int64_t rows = 0;
     Status observed;
