@@ -199,10 +199,17 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
     if (written.layers.empty()) {
         return usage_error("nothing to quantize: no Conv/Gemm/MatMul with a float weight is left");
     }
-    // The budget's rewrites, its float reference and its local-error graph (float nodes beside copies of the encoded
-    // layers) read the float model under the opsets the encoding needs (the rewrite from it is then the same).
+    const bool any_nbits = std::any_of(written.weight_only.begin(), written.weight_only.end(),
+                                       [](const WeightOnlyLayer& layer) { return layer.matmulnbits; });
+    if (spec.matmulnbits && !any_nbits) {
+        log_warning(
+            "--format matmulnbits: no layer has that form here (MatMul or Gemm with a rank-2 weight and a "
+            "power-of-two --block-size >= 16); every layer is written as DequantizeLinear");
+    }
     std::optional<BudgetOutcome> budget;
     if (budget_requested(options)) {
+        // The budget's rewrites, its float reference and its local-error graph (float nodes beside copies of the
+        // encoded layers) read the float model under the opsets the encoding needs (the rewrite from it is the same).
         PARE_RETURN_IF_ERROR(import_opsets_of(written.model, float_model));
         PARE_ASSIGN_OR_RETURN(SessionOptions session, session_options(global));
         PARE_ASSIGN_OR_RETURN(budget, run_accuracy_budget(options, global, session, float_model, scheme, written));
@@ -232,11 +239,6 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
     const bool per_block = int4 && spec.block_size > 0;
     int64_t nbits_layers = 0;
     for (const auto& layer : layers) nbits_layers += layer.matmulnbits ? 1 : 0;
-    if (spec.matmulnbits && nbits_layers == 0) {
-        log_warning(
-            "--format matmulnbits: no layer has that form here (MatMul or Gemm with a rank-2 weight and a "
-            "power-of-two --block-size >= 16); every layer is written as DequantizeLinear");
-    }
     json["config"] = {
         {"scheme", options.scheme},
         {"weights", per_block ? "per-block"
