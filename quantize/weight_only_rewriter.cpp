@@ -64,7 +64,8 @@ Tensor float_tensor(const std::vector<float>& values, Shape shape, DType dtype) 
 // the most positive to levels.hi, whichever needs the larger scale, so nothing clips (int4: the grid is never
 // coarser than [-7, 7]'s).
 float choose_symmetric_scale(float lo, float hi, QuantRange levels, DType dtype) {
-    const float scale = round_to(std::max(lo / static_cast<float>(levels.lo), hi / static_cast<float>(levels.hi)), dtype);
+    const float scale =
+        round_to(std::max(lo / static_cast<float>(levels.lo), hi / static_cast<float>(levels.hi)), dtype);
     return scale > 0.0f && std::isfinite(scale) ? scale : 1.0f;  // an all-zero group: any scale is exact
 }
 
@@ -120,16 +121,18 @@ public:
         const bool four_bit_scheme = spec_.scheme == WeightOnlyScheme::kInt4 ||
                                      spec_.scheme == WeightOnlyScheme::kBinary ||
                                      spec_.scheme == WeightOnlyScheme::kTernary || spec_.bits <= 4;
-        // MatMulNBits needs no INT4 tensor: only DequantizeLinear does; int8 layers need per-axis DequantizeLinear.
-        const bool four_bit = four_bit_scheme && std::any_of(selected.begin(), selected.end(), [&](const auto& output) {
+        // A layer at the scheme's precision needs 4-bit tensors, unless MatMulNBits holds it (only DequantizeLinear
+        // reads INT4); int8 layers need per-axis DequantizeLinear.
+        const auto needs_four_bit = [&](const std::string& output) {
             const Node& node = layer_node(output);
-            if (rung_of(node) != WeightOnlyRung::kScheme) return false;
+            if (!four_bit_scheme || rung_of(node) != WeightOnlyRung::kScheme) return false;
             if (spec_.scheme != WeightOnlyScheme::kInt4) return true;
             const Tensor weight = *float_constant(graph_, node.input(1));
             WeightLayout layout;
             weight_layout(node, weight, layout);
             return !as_matmul_nbits(node, weight, layout, read_dtype(node.input(1)));
-        });
+        };
+        const bool four_bit = std::any_of(selected.begin(), selected.end(), needs_four_bit);
         const bool per_axis = std::any_of(selected.begin(), selected.end(), [&](const auto& output) {
             return rung_of(layer_node(output)) == WeightOnlyRung::kInt8;
         });
@@ -137,8 +140,8 @@ public:
             const int64_t target = four_bit ? kFourBitOpset : kPerAxisOpset;
             auto raised = raise_onnx_opset(model_, target);
             if (!raised.ok()) {
-                return raised.with_context(std::string(four_bit ? "4-bit" : "8-bit per-channel") + " weights need opset " +
-                                           std::to_string(target) + " (this model imports " +
+                return raised.with_context(std::string(four_bit ? "4-bit" : "8-bit per-channel") +
+                                           " weights need opset " + std::to_string(target) + " (this model imports " +
                                            std::to_string(model_.opset()) + ")");
             }
         }

@@ -21,7 +21,7 @@ namespace pare {
 /// A model rewritten from the float model, and its quantized layers.
 struct Requantized {
     Model model;
-    std::vector<QuantizedLayer> layers;  // weight-only schemes: node, op_type, weight, node_output (output "")
+    std::vector<QuantizedLayer> layers;        // weight-only schemes: node, op_type, weight, node_output (output "")
     std::vector<WeightOnlyLayer> weight_only;  // the weight-only schemes' own account of their layers
 };
 

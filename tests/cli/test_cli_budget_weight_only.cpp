@@ -4,8 +4,8 @@
 
 #include <functional>
 #include <map>
-#include <string>
 #include <set>
+#include <string>
 
 #include "../unit/fragile_model.h"
 #include "cli_helpers.h"
@@ -43,7 +43,7 @@ nlohmann::json read_report(const std::string& path) {
 std::string weight_forms(const pare::Model& model) {
     const pare::Graph& graph = model.graph;
     std::function<void(const std::string&, std::set<std::string>&)> codes = [&](const std::string& name,
-                                                                                  std::set<std::string>& found) {
+                                                                                std::set<std::string>& found) {
         if (graph.find_initializer(name)) {
             const pare::DType dtype = graph.constant(name)->dtype();
             if (dtype != pare::DType::kF32 && dtype != pare::DType::kI64) found.insert(pare::dtype_onnx_name(dtype));
@@ -72,9 +72,9 @@ TEST_CASE("quantize --scheme int4 --max-drop: the fragile layer moves to int8 we
     const WeightFragileFiles files;
     const std::string out = temp_file("wo_budget_met.onnx"), report_path = temp_file("wo_budget_met.json");
     const std::string exclusions = temp_file("wo_budget_met_exclusions.json");
-    const auto args = files.quantize(out, report_path,
-                                     {"--scheme", "int4", "--max-drop", "1", "--exclude", "layer_c",
-                                      "--emit-exclusions", exclusions});
+    const auto args = files.quantize(
+        out, report_path,
+        {"--scheme", "int4", "--max-drop", "1", "--exclude", "layer_c", "--emit-exclusions", exclusions});
     const RunResult run = run_pare(args);
     INFO("stderr: " << run.err);
     REQUIRE(run.code == 0);
@@ -97,7 +97,8 @@ TEST_CASE("quantize --scheme int4 --max-drop: the fragile layer moves to int8 we
     CHECK(decisions[1]["outcome"] == "met");
     CHECK(budget["fallbacks"] == nlohmann::json::parse(R"([{"layer": "layer_b", "to": "int8"}])"));
     CHECK(budget["layer_precisions"] ==
-          nlohmann::json::parse(R"([{"layer": "layer_a", "precision": "int4"}, {"layer": "layer_b", "precision": "int8"}])"));
+          nlohmann::json::parse(
+              R"([{"layer": "layer_a", "precision": "int4"}, {"layer": "layer_b", "precision": "int8"}])"));
     // The search measured what the report measures on the written file.
     CHECK(budget["max_drop"]["achieved"].get<double>() ==
           doctest::Approx(100.0 * (1.0 - report["accuracy"]["agreement"].get<double>())));
@@ -105,15 +106,14 @@ TEST_CASE("quantize --scheme int4 --max-drop: the fragile layer moves to int8 we
     // The layer table gives each layer's precision.
     std::map<std::string, std::pair<std::string, int>> table;
     for (const auto& layer : report["layers"]) table[layer["name"]] = {layer["scheme"], layer["bits"]};
-    CHECK(table == std::map<std::string, std::pair<std::string, int>>{{"layer_a", {"int4", 4}},
-                                                                      {"layer_b", {"int8", 8}}});
+    CHECK(table ==
+          std::map<std::string, std::pair<std::string, int>>{{"layer_a", {"int4", 4}}, {"layer_b", {"int8", 8}}});
     // Only the --exclude'd layer is in float.
     CHECK(nlohmann::json::parse(pare::read_file(exclusions).value()) == nlohmann::json::array({"layer_c"}));
 
     // Three precisions in one file: INT4 and INT8 DequantizeLinear, and the float weight.
     const pare::LoadedModel written = pare::load_model(out).value();
-    CHECK(weight_forms(written.model) ==
-          "layer_a=int4 layer_b=int8 layer_c=float");
+    CHECK(weight_forms(written.model) == "layer_a=int4 layer_b=int8 layer_c=float");
     // Same flags, same bytes.
     REQUIRE(run_pare(args).code == 0);
     CHECK(pare::load_model(out)->sha256 == written.sha256);
@@ -132,8 +132,7 @@ TEST_CASE("quantize --scheme log --bits 3 with a budget that cannot be met: exit
     CHECK(err[0].rfind("pare: error: accuracy budget not met: drop ", 0) == 0);
     CHECK(err[0].find("bytes > --max-size 300") != std::string::npos);
     const pare::LoadedModel written = pare::load_model(out).value();
-    CHECK(weight_forms(written.model) ==
-          "layer_a=uint4 layer_b=uint4 layer_c=uint4");
+    CHECK(weight_forms(written.model) == "layer_a=uint4 layer_b=uint4 layer_c=uint4");
     const nlohmann::json report = read_report(report_path);
     CHECK(report["status"] == "gate_failed");
     const auto& budget = report["budget"];
@@ -152,8 +151,8 @@ TEST_CASE("quantize --scheme int4 --max-drop 0: int8 weights are not enough, the
     const WeightFragileFiles files;
     const std::string out = temp_file("wo_budget_float.onnx"), report_path = temp_file("wo_budget_float.json");
     const std::string exclusions = temp_file("wo_budget_float_exclusions.json");
-    const RunResult run = run_pare(files.quantize(
-        out, report_path, {"--scheme", "int4", "--max-drop", "0", "--emit-exclusions", exclusions}));
+    const RunResult run = run_pare(
+        files.quantize(out, report_path, {"--scheme", "int4", "--max-drop", "0", "--emit-exclusions", exclusions}));
     INFO("stderr: " << run.err);
     REQUIRE(run.code == 0);
     const auto budget = read_report(report_path)["budget"];
@@ -170,17 +169,15 @@ TEST_CASE("quantize --scheme int4 --max-drop 0: int8 weights are not enough, the
     CHECK(budget["max_drop"]["achieved"] == 0.0);
     CHECK(nlohmann::json::parse(pare::read_file(exclusions).value()) == nlohmann::json::array({"layer_b"}));
     const pare::LoadedModel written = pare::load_model(out).value();
-    CHECK(weight_forms(written.model) ==
-          "layer_a=int8 layer_b=float layer_c=int8");
+    CHECK(weight_forms(written.model) == "layer_a=int8 layer_b=float layer_c=int8");
 }
 
 TEST_CASE("quantize weight-only budget: --format matmulnbits layers climb the ladder too; usage errors") {
     const WeightFragileFiles files;
     const std::string out = temp_file("wo_budget_nbits.onnx"), report_path = temp_file("wo_budget_nbits.json");
     // layer_b leaves MatMulNBits for an int8 DequantizeLinear; the others stay MatMulNBits (block 16, K = 4).
-    const RunResult run = run_pare(files.quantize(out, report_path,
-                                                  {"--scheme", "int4", "--format", "matmulnbits", "--block-size", "16",
-                                                   "--max-drop", "1"}));
+    const RunResult run = run_pare(files.quantize(
+        out, report_path, {"--scheme", "int4", "--format", "matmulnbits", "--block-size", "16", "--max-drop", "1"}));
     INFO("stderr: " << run.err);
     REQUIRE(run.code == 0);
     CHECK(read_report(report_path)["budget"]["ranking"][0]["layer"] == "layer_b");
