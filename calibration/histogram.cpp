@@ -94,7 +94,7 @@ void Histogram::add(const float* values, int64_t count, float max_abs) {
     }
     // Large tensors are binned by every thread into its own counts; integer sums make the result independent of
     // the split.
-    constexpr int64_t kParallelFrom = 1 << 16;
+    constexpr int64_t kParallelFrom = 1 << 15;
     const int threads = count >= kParallelFrom ? omp_get_max_threads() : 1;
     std::vector<uint64_t> partial(static_cast<size_t>(threads - 1) * kBins, 0);
 #pragma omp parallel num_threads(threads)

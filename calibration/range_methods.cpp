@@ -1,7 +1,9 @@
 #include "calibration/range_methods.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 namespace pare {
@@ -129,46 +131,55 @@ double entropy_threshold(const Histogram& histogram, int bits) {
     return best * histogram.bin_width();
 }
 
-// The histogram's non-empty bins: centers and counts.
-struct Mass {
-    std::vector<double> centers, counts;
+// The histogram's bins as point masses at their centers, with prefix sums of count, count x center and
+// count x center^2, so that the squared distance of every mass below (or above) a point is a few operations.
+class MassPrefix {
+public:
+    explicit MassPrefix(const Histogram& histogram) : width_(histogram.bin_width()) {
+        const auto& counts = histogram.counts();
+        for (int b = 0; b < Histogram::kBins; ++b) {
+            const double c = static_cast<double>(counts[b]), x = center(b);
+            count_[b + 1] = count_[b] + c;
+            first_[b + 1] = first_[b] + c * x;
+            second_[b + 1] = second_[b] + c * x * x;
+        }
+    }
+
+    /// Expected squared error of quantizing the masses to `steps` uniform steps over [lo, hi]: clipping error
+    /// outside, step^2 / 12 rounding noise inside.
+    double expected_error(double lo, double hi, int steps) const {
+        const double step = (hi - lo) / steps;
+        const int below = first_center_at_or_above(lo), above = first_center_above(hi);
+        constexpr int kEnd = Histogram::kBins;
+        const double left = lo * lo * count_[below] - 2 * lo * first_[below] + second_[below];
+        const double right = hi * hi * (count_[kEnd] - count_[above]) - 2 * hi * (first_[kEnd] - first_[above]) +
+                             (second_[kEnd] - second_[above]);
+        return left + right + (count_[above] - count_[below]) * step * step / 12.0;
+    }
+
+private:
+    double center(int b) const { return (b - Histogram::kBins / 2 + 0.5) * width_; }
+    int first_center_at_or_above(double x) const {
+        return std::clamp(static_cast<int>(std::ceil(x / width_ - 0.5)) + Histogram::kBins / 2, 0, Histogram::kBins);
+    }
+    int first_center_above(double x) const {
+        return std::clamp(static_cast<int>(std::floor(x / width_ - 0.5)) + 1 + Histogram::kBins / 2, 0,
+                          Histogram::kBins);
+    }
+
+    double width_;
+    std::array<double, Histogram::kBins + 1> count_{}, first_{}, second_{};
 };
 
-Mass nonempty_bins(const Histogram& histogram) {
-    Mass mass;
-    const double width = histogram.bin_width();
-    for (int b = 0; b < Histogram::kBins; ++b) {
-        if (!histogram.counts()[b]) continue;
-        mass.centers.push_back((b - Histogram::kBins / 2 + 0.5) * width);
-        mass.counts.push_back(static_cast<double>(histogram.counts()[b]));
-    }
-    return mass;
-}
-
-// Expected squared error of quantizing the mass to `steps` uniform steps over [lo, hi]: clipping error outside,
-// step^2 / 12 rounding noise inside.
-double expected_error(const Mass& mass, double lo, double hi, int steps) {
-    const double step = (hi - lo) / steps;
-    const double noise = step * step / 12.0;
-    double error = 0.0;
-    for (size_t i = 0; i < mass.centers.size(); ++i) {
-        const double center = mass.centers[i];
-        const double outside = center < lo ? lo - center : center > hi ? center - hi : 0.0;
-        error += mass.counts[i] * (outside > 0 ? outside * outside : noise);
-    }
-    return error;
-}
-
 // The scaling of the min/max range (by 1/200 steps from 1% to 100%) with the least expected error.
-Range mse_range(const Histogram& histogram, Range full, int steps) {
-    const Mass mass = nonempty_bins(histogram);
+Range mse_range(const MassPrefix& mass, Range full, int steps) {
     Range best = full;
     double best_error = INFINITY;
     for (int i = 200; i >= 2; --i) {
         const double alpha = i / 200.0;
         const Range candidate{full.lo * alpha, full.hi * alpha};
         if (candidate.hi <= candidate.lo) continue;
-        const double error = expected_error(mass, candidate.lo, candidate.hi, steps);
+        const double error = mass.expected_error(candidate.lo, candidate.hi, steps);
         if (error < best_error) {
             best_error = error;
             best = candidate;
@@ -231,8 +242,9 @@ MethodRange compute_range(const MinMax& range, const Histogram& histogram, Range
         case RangeMethod::kMse: {
             const int symmetric_steps = (1 << options.bits) - 2;  // e.g. [-127, 127]
             const int asymmetric_steps = (1 << options.bits) - 1;
-            result.symmetric = mse_range(histogram, symmetric_of(max_abs), symmetric_steps);
-            result.asymmetric = mse_range(histogram, Range{range.min, range.max}, asymmetric_steps);
+            const auto mass = std::make_unique<MassPrefix>(histogram);  // 100 KB: not on the stack
+            result.symmetric = mse_range(*mass, symmetric_of(max_abs), symmetric_steps);
+            result.asymmetric = mse_range(*mass, Range{range.min, range.max}, asymmetric_steps);
             break;
         }
     }

@@ -38,29 +38,35 @@ PARE_SIMD_CLONES RowRange scan_row(const float* src, int64_t count) {
     return r;
 }
 
-// Every `stride`-th value of src, `count` of them.
-PARE_SIMD_CLONES void gather_strided(const float* src, int64_t count, int64_t stride, float* dst) {
-    for (int64_t i = 0; i < count; ++i) dst[i] = src[i * stride];
+// The runs of `count` values of src that start at `offset` and every `period` after it, end to end into dst.
+void gather_runs(const float* src, int64_t count, int64_t offset, int64_t period, float* dst) {
+    int64_t start = offset;
+    for (; start + kHistogramRun <= count; start += period, dst += kHistogramRun) {
+        // A constant size becomes a few vector moves (a variable one calls a string copy that costs more to start).
+        std::memcpy(dst, src + start, kHistogramRun * sizeof(float));
+    }
+    if (start < count) std::copy(src + start, src + count, dst);
 }
 
-// Which values of each row (sample) the histogram counts: every `stride`-th from `offsets[row]`
-// (kHistogramValuesPerSample), `starts[row]` being where they go in the gathered list.
+// Which values of each row (sample) the histogram counts (kHistogramValuesPerSample): runs of kHistogramRun values,
+// one every `period` from `offsets[row]`, `starts[row]` being where they go in the gathered list.
 struct HistogramPick {
-    int64_t stride = 1;
+    int64_t period = 0;  // 0: every value
     std::vector<int64_t> offsets, starts;
 };
 
 HistogramPick pick_for_histogram(int64_t rows, int64_t per_row, int64_t first_sample) {
     HistogramPick pick;
     if (per_row <= kHistogramValuesPerSample) return pick;
-    pick.stride = (per_row + kHistogramValuesPerSample - 1) / kHistogramValuesPerSample;
+    pick.period = kHistogramRun * ((per_row + kHistogramValuesPerSample - 1) / kHistogramValuesPerSample);
     pick.offsets.resize(static_cast<size_t>(rows));
     pick.starts.assign(static_cast<size_t>(rows) + 1, 0);
     for (int64_t row = 0; row < rows; ++row) {
-        // A multiplicative hash of the sample index spreads the offsets evenly over 0 .. stride-1.
-        pick.offsets[row] = static_cast<int64_t>((static_cast<uint64_t>(first_sample + row) * 2654435761u) %
-                                                 static_cast<uint64_t>(pick.stride));
-        pick.starts[row + 1] = pick.starts[row] + (per_row - pick.offsets[row] + pick.stride - 1) / pick.stride;
+        const int64_t offset = histogram_run_offset(first_sample + row, pick.period);
+        const int64_t runs = (per_row - offset + pick.period - 1) / pick.period;
+        const int64_t last_run = std::min(kHistogramRun, per_row - (offset + (runs - 1) * pick.period));
+        pick.offsets[row] = offset;
+        pick.starts[row + 1] = pick.starts[row] + (runs - 1) * kHistogramRun + last_run;
     }
     return pick;
 }
@@ -95,17 +101,14 @@ Status TensorStats::add(const Tensor& value, int64_t first_sample, int64_t batch
     // values the histogram counts are gathered in the same loop, while the row is in cache.
     const HistogramPick pick = pick_for_histogram(rows, per_row, first_sample);
     thread_local std::vector<float> chosen;  // reused: a fresh megabyte per call costs more in page faults
-    if (pick.stride > 1) chosen.resize(static_cast<size_t>(pick.starts[rows]));
+    if (pick.period) chosen.resize(static_cast<size_t>(pick.starts[rows]));
     float* const gathered = chosen.data();  // the workers below have their own (empty) thread_local copies
     std::vector<RowRange> row_ranges(static_cast<size_t>(rows));
 #pragma omp parallel for schedule(static) if (count >= kParallelFrom)
     for (int64_t row = 0; row < rows; ++row) {
         const float* src = data + row * per_row;
         row_ranges[row] = scan_row(src, per_row);
-        if (pick.stride > 1) {
-            gather_strided(src + pick.offsets[row], pick.starts[row + 1] - pick.starts[row], pick.stride,
-                           gathered + pick.starts[row]);
-        }
+        if (pick.period) gather_runs(src, per_row, pick.offsets[row], pick.period, gathered + pick.starts[row]);
     }
     float max_abs = 0.0f;
     for (int64_t row = 0; row < rows; ++row) {
@@ -126,7 +129,7 @@ Status TensorStats::add(const Tensor& value, int64_t first_sample, int64_t batch
             settled_at_ = sample + 1;
         }
     }
-    if (pick.stride > 1) {
+    if (pick.period) {
         histogram_.add(gathered, pick.starts[rows], max_abs);
     } else {
         histogram_.add(data, count, max_abs);

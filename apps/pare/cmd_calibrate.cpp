@@ -60,7 +60,11 @@ Status run_calibrate(const CalibrateOptions& options, const GlobalOptions& globa
     table.model_path = options.model;
     table.model_sha256 = loaded.sha256;
     table.dataset_description = dataset.format() + " " + options.data;
-    PARE_ASSIGN_OR_RETURN(table.dataset_sha256, dataset_sha256(options.data));
+    Report report("calibrate", global.argv);
+    report.set_input_model(loaded, compute_model_stats(loaded.model, infer_value_types(loaded.model)));
+    PARE_RETURN_IF_ERROR(report.set_input_data(dataset));
+    auto& json = report.json();
+    table.dataset_sha256 = json["inputs"]["data"]["sha256"].get<std::string>();  // hashed once for both
     RangeOptions range_options;
     range_options.percentile = options.percentile;
     range_options.bits = options.bits;
@@ -74,10 +78,6 @@ Status run_calibrate(const CalibrateOptions& options, const GlobalOptions& globa
                     {"seed", global.seed}};
     PARE_RETURN_IF_ERROR(save_calibration_table(table, range_options, options.output));
 
-    Report report("calibrate", global.argv);
-    report.set_input_model(loaded, compute_model_stats(loaded.model, infer_value_types(loaded.model)));
-    PARE_RETURN_IF_ERROR(report.set_input_data(dataset));
-    auto& json = report.json();
     json["config"] = table.config;
     PARE_ASSIGN_OR_RETURN(std::string written, read_file(options.output));
     json["output"] = {{"path", options.output}, {"sha256", sha256_hex(written)}, {"bytes", written.size()}};

@@ -67,7 +67,7 @@ struct QuantizeOptions {
     int64_t block_size = 32;  // int4: weights per scale along the reduction axis (0: one scale per output channel)
     int bits = 4;             // log, codebook: bits per weight code
     std::string codebook = "scaled";      // codebook: per-channel, per-tensor or scaled (per-tensor x channel scale)
-    std::string weight_rounding = "rtn";  // rtn (round to nearest) or gptq (needs --data)
+    std::string weight_rounding;          // rtn or gptq; empty: resolve_default_weight_rounding()
     std::string activations = "u8";       // u8 (asymmetric) or s8-symmetric
     int activation_bits = 8;
     std::string weights = "per-channel";

@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "core/log.h"
+#include "weight_rounding.h"
 
 namespace {
 
@@ -125,7 +126,7 @@ int main(int argc, char** argv) {
                      "int8, int16 (static, calibrated), dynamic (int8 weights, activation scales at run time), "
                      "fp16 (float16 weights and activations), int4, log, codebook, binary or ternary "
                      "(weight-only); dynamic, fp16 and the weight-only schemes take no --data/--table "
-                     "(the weight-only ones take --data with --weight-rounding gptq)")
+                     "(the weight-only ones take --data for GPTQ rounding)")
         ->capture_default_str();
     quantize_cmd
         ->add_option("--block-size", quantize.block_size,
@@ -145,9 +146,9 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     quantize_cmd
         ->add_option("--weight-rounding", quantize.weight_rounding,
-                     "rtn (round to nearest) or gptq (int8, int16, int4, log: rounds each layer's weight "
-                     "against its input Hessian from --data)")
-        ->capture_default_str();
+                     "rtn (round to nearest) or gptq (rounds each layer's weight against its input Hessian "
+                     "from --data; int8, int16 and the weight-only schemes); default gptq for the weight-only "
+                     "schemes given --data, else rtn");
     quantize_cmd->add_option("--activations", quantize.activations, "u8 (asymmetric) or s8-symmetric")
         ->capture_default_str();
     quantize_cmd->add_option("--activation-bits", quantize.activation_bits, "8 or 16")
@@ -222,7 +223,10 @@ int main(int argc, char** argv) {
         if (eval_cmd->parsed()) status = pare::run_eval(eval, global);
         if (bench_cmd->parsed()) status = pare::run_bench(bench, global);
         if (calibrate_cmd->parsed()) status = pare::run_calibrate(calibrate, global);
-        if (quantize_cmd->parsed()) status = pare::run_quantize(quantize, global);
+        if (quantize_cmd->parsed()) {
+            pare::resolve_default_weight_rounding(quantize);
+            status = pare::run_quantize(quantize, global);
+        }
         return status.ok() ? 0 : report_failure(status);
     } catch (const std::bad_alloc&) {
         return report_failure(pare::internal_error("out of memory"));

@@ -5,6 +5,11 @@
 
 namespace pare {
 
+void resolve_default_weight_rounding(QuantizeOptions& options) {
+    if (!options.weight_rounding.empty()) return;
+    options.weight_rounding = is_weight_only_scheme(options.scheme) && !options.data.empty() ? "gptq" : "rtn";
+}
+
 Status check_weight_rounding(const QuantizeOptions& options) {
     if (options.weight_rounding == "rtn") return Status();
     if (options.weight_rounding != "gptq") {

@@ -12,6 +12,10 @@
 
 namespace pare {
 
+/// An unset --weight-rounding becomes gptq for a weight-only scheme given --data (the data has no other use there,
+/// and GPTQ is what makes 4-bit log weights usable), rtn otherwise.
+void resolve_default_weight_rounding(QuantizeOptions& options);
+
 /// usage_error() unless --weight-rounding is rtn or gptq, and gptq is asked of a scheme that has it (int8, int16,
 /// int4, log) with --data (a calibration table holds no Hessians).
 Status check_weight_rounding(const QuantizeOptions& options);

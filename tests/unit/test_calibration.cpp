@@ -113,6 +113,34 @@ TEST_CASE("range methods against numpy on a heavy-tailed activation") {
     CHECK(mse.asymmetric.hi > numpy["percentile_99"].get<double>());
 }
 
+TEST_CASE("MSE picks the scaling a direct sum over every bin finds best") {
+    // The expected error computed bin by bin (clipping error outside, step^2/12 inside) for each of the 199
+    // candidate scalings; the method must choose the same one, symmetric and asymmetric.
+    const std::vector<float> values = fixture_values();
+    const Histogram h = histogram_of(values);
+    MinMax range;
+    for (float v : values) range.add(v);
+    auto direct_best = [&](double lo, double hi, int steps) {
+        double best_error = INFINITY, best_alpha = 1.0;
+        for (int i = 200; i >= 2; --i) {
+            const double a = i / 200.0, l = lo * a, u = hi * a, step = (u - l) / steps;
+            if (u <= l) continue;
+            double error = 0.0;
+            for (int b = 0; b < Histogram::kBins; ++b) {
+                const double x = h.bin_lower(b) + h.bin_width() / 2, c = static_cast<double>(h.counts()[b]);
+                error += c * (x < l ? (l - x) * (l - x) : x > u ? (x - u) * (x - u) : step * step / 12.0);
+            }
+            if (error < best_error) best_error = error, best_alpha = a;
+        }
+        return best_alpha;
+    };
+    const MethodRange mse = compute_range(range, h, RangeMethod::kMse, {});
+    const double max_abs = std::max(std::fabs(range.min), std::fabs(range.max));
+    CHECK(mse.symmetric.hi == doctest::Approx(max_abs * direct_best(-max_abs, max_abs, 254)).epsilon(1e-12));
+    CHECK(mse.asymmetric.hi == doctest::Approx(range.max * direct_best(range.min, range.max, 255)).epsilon(1e-12));
+    CHECK(mse.asymmetric.hi < range.max);  // the fixture has outliers: the check above is not trivially 1.0
+}
+
 TEST_CASE("MSE keeps the full range when there are no outliers") {
     std::vector<float> uniform(4096);
     for (size_t i = 0; i < uniform.size(); ++i) uniform[i] = static_cast<float>(i) / 4095.0f * 2.0f - 1.0f;
@@ -154,13 +182,15 @@ TEST_CASE("tensor stats: NaN names the tensor and sample, halves and settling ar
     CHECK(together.histogram().counts() == apart.histogram().counts());
 }
 
-TEST_CASE("tensor stats: large samples are histogrammed through a strided pick that ignores the batching") {
-    // 12 samples of 3000 values (enough for the threads to share the batch): each sample contributes every 3rd
-    // value (3000 / kHistogramValuesPerSample rounded up) from an offset set by its index; min/max see every value.
+TEST_CASE("tensor stats: large samples are histogrammed through runs of values that ignore the batching") {
+    // 12 samples of 3000 values (enough for the threads to share the batch): each sample contributes runs of 16
+    // values, one every 48 (16 x ceil(3000 / kHistogramValuesPerSample)), from an offset set by its index; min/max
+    // see every value.
     REQUIRE(kHistogramValuesPerSample == 1024);
-    const int64_t per_sample = 3000, samples = 12, stride = 3;
+    REQUIRE(kHistogramRun == 16);
+    const int64_t per_sample = 3000, samples = 12, period = 48, low_at = 1500;
     std::vector<float> data(static_cast<size_t>(per_sample * samples), 0.25f);
-    for (int64_t s = 0; s < samples; ++s) data[static_cast<size_t>(s * per_sample + 1)] = -8.0f;  // position 1
+    for (int64_t s = 0; s < samples; ++s) data[static_cast<size_t>(s * per_sample + low_at)] = -8.0f;
     TensorStats together("t", -1, samples), apart("t", -1, samples);
     REQUIRE(together.add(tensor_from_vector<float>(data, {samples, per_sample}), 0, samples).ok());
     for (int64_t s = 0; s < samples; ++s) {
@@ -169,16 +199,34 @@ TEST_CASE("tensor stats: large samples are histogrammed through a strided pick t
     }
     CHECK(together.histogram().counts() == apart.histogram().counts());
     CHECK(together.range().min == -8.0f);
-    // Sample s starts at offset (s x 2654435761) mod 3: position 1 (the -8) is counted for the samples whose offset
-    // is 1, and each sample contributes 1000 values.
-    int64_t expected_low = 0;
-    for (int64_t s = 0; s < samples; ++s) expected_low += (static_cast<uint64_t>(s) * 2654435761u) % stride == 1;
+    // Sample s counts the positions p >= its offset with (p - offset) mod 48 below 16: count them one by one.
+    int64_t expected_total = 0, expected_low = 0;
+    for (int64_t s = 0; s < samples; ++s) {
+        const int64_t offset = histogram_run_offset(s, period);
+        for (int64_t p = offset; p < per_sample; ++p) {
+            if ((p - offset) % period >= 16) continue;
+            ++expected_total;
+            expected_low += p == low_at;
+        }
+    }
     CHECK(expected_low > 0);
     CHECK(expected_low < samples);
     const Histogram& h = together.histogram();
-    CHECK(h.total() == uint64_t(samples * per_sample / stride));
+    CHECK(h.total() == uint64_t(expected_total));
     CHECK(h.counts()[static_cast<size_t>(std::floor(-8.0 / h.bin_width())) + Histogram::kBins / 2] ==
           uint64_t(expected_low));
+}
+
+TEST_CASE("tensor stats: histogram run offsets of consecutive samples spread over the period") {
+    // Fibonacci hashing: (s x 2654435761 mod 2^32) x period / 2^32, checked against values computed by hand.
+    CHECK(histogram_run_offset(0, 48) == 0);
+    CHECK(histogram_run_offset(1, 48) == 29);
+    CHECK(histogram_run_offset(2, 48) == 11);
+    CHECK(histogram_run_offset(3, 48) == 40);
+    for (int64_t s = 0; s < 1000; ++s) {
+        CHECK(histogram_run_offset(s, 48) >= 0);
+        CHECK(histogram_run_offset(s, 48) < 48);
+    }
 }
 
 TEST_CASE("calibration table round-trips through JSON") {
