@@ -297,14 +297,7 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     LocalErrorGraph local_graph;
     LayerErrors layer_errors;
     if (!options.eval_data.empty()) {
-        EvalOptions eval;
-        eval.model = options.output;
-        eval.compare = options.model;
-        eval.data = options.eval_data;
-        eval.labels = options.labels;
-        eval.batch = options.batch;
-        eval.limit = options.limit;
-        eval.data_options = options.data_options;
+        EvalOptions eval = written_model_evaluation(options);
         eval.per_layer = options.format == "qdq" && !transformed;  // QOperator outputs lose their float names
         PARE_RETURN_IF_ERROR(evaluate_into_report(eval, global, report));
         // A QOperator file no longer carries the layers' outputs under their float names: the cumulative error

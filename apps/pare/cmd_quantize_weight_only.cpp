@@ -222,16 +222,7 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
 
     Report report("quantize", global.argv);
     if (!options.eval_data.empty()) {
-        EvalOptions eval;
-        eval.model = options.output;
-        eval.compare = options.model;
-        eval.data = options.eval_data;
-        eval.labels = options.labels;
-        eval.batch = options.batch;
-        eval.limit = options.limit;
-        eval.data_options = options.data_options;
-        eval.per_layer = true;
-        PARE_RETURN_IF_ERROR(evaluate_into_report(eval, global, report));
+        PARE_RETURN_IF_ERROR(evaluate_into_report(written_model_evaluation(options), global, report));
     }
     auto& json = report.json();
     const nlohmann::ordered_json measured = take_measured_errors(report);
