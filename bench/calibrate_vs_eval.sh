@@ -5,8 +5,8 @@
 # For each model: peak resident memory of `pare calibrate` on the first 512 samples and on all 10,000 (target: within
 # 10%, memory must not grow with the sample count), and the wall time of `pare calibrate` (all four range methods,
 # one pass) over `pare eval` on the same 10,000 samples at the same batch (target: at most 1.5x). Times and memory
-# come from each run's own report (timing.total_s, memory.peak_rss_bytes); each run is repeated REPEAT times and the
-# fastest kept.
+# come from each run's own report (timing.total_s, memory.peak_rss_bytes); calibration and evaluation runs alternate
+# REPEAT times and the fastest of each is kept.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
@@ -26,24 +26,28 @@ report_numbers() {
     /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["timing"]["total_s"], r["memory"]["peak_rss_bytes"])' "$1"
 }
 
-# Runs a pare command REPEAT times; prints the fastest time and the largest peak memory seen.
+# Runs a pare command once; prints its time and peak memory.
 measure() {
-    local best_s="" peak=0 s rss
-    for _ in $(seq "$REPEAT"); do
-        "$pare" --threads "$threads" --quiet --report "$work/r.json" "$@" > /dev/null
-        read -r s rss < <(report_numbers "$work/r.json")
-        if [ -z "$best_s" ] || (($(echo "$s < $best_s" | bc -l))); then best_s=$s; fi
-        ((rss > peak)) && peak=$rss
-    done
-    echo "$best_s $peak"
+    "$pare" --threads "$threads" --quiet --report "$work/r.json" "$@" > /dev/null
+    report_numbers "$work/r.json"
 }
+
+# Of two "seconds peak_bytes" pairs ($1 $2 and $3 $4): the shorter time and the larger memory.
+keep_best() { echo "$1 $2 $3 $4" | awk '{ printf "%s %d\n", ($1 < $3 ? $1 : $3), ($2 > $4 ? $2 : $4) }'; }
 
 printf "%-10s %14s %14s %9s %10s %12s %9s\n" model rss_512_MiB rss_10k_MiB rss_ratio eval_10k_s calib_10k_s time_ratio
 for m in $MODELS; do
     model="$models/$m.onnx"
-    read -r _ rss_small < <(measure calibrate "$model" --data "$data" --batch "$BATCH" --samples 512 -o "$work/t.json")
-    read -r calib_s rss_all < <(measure calibrate "$model" --data "$data" --batch "$BATCH" -o "$work/t.json")
-    read -r eval_s _ < <(measure eval "$model" --data "$data" --batch "$BATCH")
+    small="1e30 0" all="1e30 0" plain="1e30 0"
+    # Calibration and evaluation alternate, so that a busy moment on the machine slows both, not one.
+    for _ in $(seq "$REPEAT"); do
+        small=$(keep_best $small $(measure calibrate "$model" --data "$data" --batch "$BATCH" --samples 512 -o "$work/t.json"))
+        all=$(keep_best $all $(measure calibrate "$model" --data "$data" --batch "$BATCH" -o "$work/t.json"))
+        plain=$(keep_best $plain $(measure eval "$model" --data "$data" --batch "$BATCH"))
+    done
+    read -r _ rss_small <<< "$small"
+    read -r calib_s rss_all <<< "$all"
+    read -r eval_s _ <<< "$plain"
     printf "%-10s %14.1f %14.1f %9.3f %10.2f %12.2f %9.2f\n" "$m" "$(echo "$rss_small / 1048576" | bc -l)" \
         "$(echo "$rss_all / 1048576" | bc -l)" "$(echo "$rss_all / $rss_small" | bc -l)" "$eval_s" "$calib_s" \
         "$(echo "$calib_s / $eval_s" | bc -l)"

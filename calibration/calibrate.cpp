@@ -1,10 +1,12 @@
 #include "calibration/calibrate.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 
 #include "core/progress.h"
+#include "graph/fused_ops.h"
 #include "report/model_runner.h"
 
 namespace pare {
@@ -35,6 +37,21 @@ std::map<std::string, std::string> value_copies(const Graph& graph) {
     return copies;
 }
 
+std::map<std::string, Clamp> value_clamps(const Graph& graph) {
+    std::map<std::string, Clamp> clamps;
+    for (const Node& node : graph.nodes) {
+        if (!node.is_onnx_domain() || node.proto.output_size() != 1 || node.proto.input_size() == 0) continue;
+        const auto activation = activation_of_node(node, graph);
+        if (!activation) continue;
+        if (activation->kind == ActivationKind::kRelu) {
+            clamps[node.proto.output(0)] = Clamp{node.input(0), 0.0f, std::numeric_limits<float>::infinity()};
+        } else if (activation->kind == ActivationKind::kClip) {
+            clamps[node.proto.output(0)] = Clamp{node.input(0), activation->alpha, activation->beta};
+        }
+    }
+    return clamps;
+}
+
 Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const SessionOptions& options,
                                    const CalibrateConfig& config) {
     if (config.batch <= 0) return usage_error("the calibration batch size must be positive");
@@ -50,6 +67,7 @@ Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const S
     // Without per-channel ranges (axis 1 or the last axis) the statistics ignore element order: channels-last values
     // need no transposing.
     observing.observe_any_layout = !config.per_channel && config.last_axis_channels.empty();
+    const std::map<std::string, Clamp> clamps = value_clamps(model.graph);
     ModelRunner runner(model, observing, "calibration");
     PARE_RETURN_IF_ERROR(dataset.check_against(runner.input_types()));
     // The last, partial batch is padded to a full one (so memory peaks with the first batch and one session serves
@@ -75,7 +93,13 @@ Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const S
             shape[0] = batch_size;
             rows = Tensor(value.dtype(), shape, value.buffer(), value.offset());
         }
-        failure = it->second.add(rows, batch_start, batch_size);
+        // A Relu's or Clip's extremes follow from its input's, when that was observed in this batch.
+        const auto clamp = clamps.find(name);
+        const auto input = clamp == clamps.end() ? table.tensors.end() : table.tensors.find(clamp->second.input);
+        failure = input == table.tensors.end()
+                      ? it->second.add(rows, batch_start, batch_size)
+                      : it->second.add_clamped(rows, batch_start, batch_size, input->second, clamp->second.lo,
+                                               clamp->second.hi);
     });
 
     Progress progress("calibrate", dataset.samples());

@@ -58,8 +58,8 @@ PARE_SIMD_CLONES void compute_bins(const float* values, int64_t count, float inv
 // Adds the bins of `count` values to `counts`. Bin indices are computed a block at a time (a loop GCC vectorizes),
 // then counted round-robin into four 16-bit counter sets: they fit in L1 together, and neighbouring equal values
 // (the zeros after a Relu) land in different sets, so an increment rarely waits for the previous one. The sets are
-// added to `counts` before any of them can overflow.
-void count_bins(const float* values, int64_t count, float inverse_width, uint64_t* counts) {
+// added to `counts` before any of them can overflow (a vector loop, hence the clones).
+PARE_SIMD_CLONES void count_bins(const float* values, int64_t count, float inverse_width, uint64_t* counts) {
     constexpr int kSets = 4;
     constexpr int64_t kBlock = 512;
     constexpr int64_t kChunk = kSets * 65535 / kBlock * kBlock;  // each set counts at most 65535 per chunk

@@ -88,6 +88,26 @@ Status TensorStats::non_finite_error(const float* src, int64_t count, int64_t sa
 }
 
 Status TensorStats::add(const Tensor& value, int64_t first_sample, int64_t batch_size) {
+    return accumulate(value, first_sample, batch_size, nullptr);
+}
+
+Status TensorStats::add_clamped(const Tensor& value, int64_t first_sample, int64_t batch_size,
+                                const TensorStats& input, float lo, float hi) {
+    if (channel_axis_ >= 0 || input.last_first_sample_ != first_sample || input.last_rows_.empty()) {
+        return add(value, first_sample, batch_size);
+    }
+    // min(max(x, lo), hi) is monotone: each row's extremes are the input row's, clamped the same way.
+    std::vector<MinMax> rows = input.last_rows_;
+    for (MinMax& row : rows) {
+        if (row.empty()) continue;
+        row.min = std::min(std::max(row.min, double(lo)), double(hi));
+        row.max = std::min(std::max(row.max, double(lo)), double(hi));
+    }
+    return accumulate(value, first_sample, batch_size, &rows);
+}
+
+Status TensorStats::accumulate(const Tensor& value, int64_t first_sample, int64_t batch_size,
+                               const std::vector<MinMax>* known_rows) {
     // Statistics are kept in float: other dtypes (f16 activations) are converted once per batch.
     const Tensor as_float = value.dtype() == DType::kF32 ? value : value.cast(DType::kF32);
     const float* data = as_float.data<float>();
@@ -96,9 +116,11 @@ Status TensorStats::add(const Tensor& value, int64_t first_sample, int64_t batch
     const bool batch_major = value.rank() > 0 && value.dim(0) == batch_size && batch_size > 0;
     const int64_t rows = batch_major ? batch_size : 1;
     const int64_t per_row = rows ? count / rows : 0;
+    if (known_rows && static_cast<int64_t>(known_rows->size()) != rows) known_rows = nullptr;
 
-    // Rows are scanned in parallel, then merged in order: the result does not depend on the thread count. The
-    // values the histogram counts are gathered in the same loop, while the row is in cache.
+    // Rows are scanned (unless their extremes are known) in parallel, then merged in order: the result does not
+    // depend on the thread count. The values the histogram counts are gathered in the same loop, while the row is in
+    // cache.
     const HistogramPick pick = pick_for_histogram(rows, per_row, first_sample);
     thread_local std::vector<float> chosen;  // reused: a fresh megabyte per call costs more in page faults
     if (pick.period) chosen.resize(static_cast<size_t>(pick.starts[rows]));
@@ -107,14 +129,17 @@ Status TensorStats::add(const Tensor& value, int64_t first_sample, int64_t batch
 #pragma omp parallel for schedule(static) if (count >= kParallelFrom)
     for (int64_t row = 0; row < rows; ++row) {
         const float* src = data + row * per_row;
-        row_ranges[row] = scan_row(src, per_row);
+        row_ranges[row] = known_rows ? RowRange{(*known_rows)[row], true} : scan_row(src, per_row);
         if (pick.period) gather_runs(src, per_row, pick.offsets[row], pick.period, gathered + pick.starts[row]);
     }
+    last_first_sample_ = first_sample;
+    last_rows_.resize(static_cast<size_t>(rows));
     float max_abs = 0.0f;
     for (int64_t row = 0; row < rows; ++row) {
         const int64_t sample = first_sample + row;
         const RowRange& row_range = row_ranges[row];
         if (!row_range.finite) return non_finite_error(data + row * per_row, per_row, sample);
+        last_rows_[row] = row_range.minmax;
         MinMax& half = halves_[total_samples_ > 0 && sample * 2 >= total_samples_ ? 1 : 0];
         half.merge(row_range.minmax);
         range_.merge(row_range.minmax);

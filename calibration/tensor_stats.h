@@ -52,6 +52,11 @@ public:
     /// Adds one batch of `batch_size` samples; `first_sample` is the index of its first sample in the whole run.
     /// NaN or Inf is an error naming the tensor and the sample.
     Status add(const Tensor& value, int64_t first_sample, int64_t batch_size);
+    /// The same for `value` = min(max(`input`, lo), hi) element by element (Relu, Clip), `input` having just added
+    /// this batch: the extremes come from the input's rows instead of a scan of every value (the histogram still
+    /// counts this tensor's own values). Falls back to add() when the input did not see this batch, or per channel.
+    Status add_clamped(const Tensor& value, int64_t first_sample, int64_t batch_size, const TensorStats& input,
+                       float lo, float hi);
     /// Adds another collector's statistics of the same tensor (e.g. from another worker). The settle index keeps
     /// the larger one.
     void merge(const TensorStats& other);
@@ -74,6 +79,8 @@ public:
     int64_t settled_at() const { return settled_at_; }
 
 private:
+    Status accumulate(const Tensor& value, int64_t first_sample, int64_t batch_size,
+                      const std::vector<MinMax>* known_rows);
     Status non_finite_error(const float* src, int64_t count, int64_t sample) const;
     std::string name_;
     int channel_axis_;
@@ -85,6 +92,9 @@ private:
     int64_t samples_ = 0;
     int64_t settled_at_ = 0;
     double settle_reference_ = 0.0;
+    // The last batch added: its first sample and each row's extremes (for add_clamped of a tensor computed from it).
+    int64_t last_first_sample_ = -1;
+    std::vector<MinMax> last_rows_;
 };
 
 }  // namespace pare

@@ -59,12 +59,15 @@ public:
     }
 
 private:
-    // An input of the compute node: a constant (cone), or DQ(Q(activation)).
+    // An input of the compute node: a constant (cone), DQ(Q(activation)), or a float activation read as it is (the
+    // weight-only schemes quantize no activation): the float model's own value.
     std::optional<std::string> copy_input(const std::string& name) {
         if (name.empty()) return name;
         if (auto constant = copy_constant_cone(name)) return constant;
         const int dq = src_.producer(name);
-        if (dq < 0 || !is_op(src_.nodes[dq], "DequantizeLinear")) return std::nullopt;
+        if (dq < 0 || !is_op(src_.nodes[dq], "DequantizeLinear")) {
+            return defined_in_float(name) ? std::optional<std::string>(name) : std::nullopt;
+        }
         const int q = src_.producer(src_.nodes[dq].input(0));
         if (q < 0 || !is_op(src_.nodes[q], "QuantizeLinear")) return std::nullopt;
         // Intermediate activations keep their float name on the DequantizeLinear output; graph inputs are read by

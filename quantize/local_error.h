@@ -1,8 +1,8 @@
 // Local error of quantized layers: each layer alone quantized, fed the float model's own input, against the float
 // model's output of that layer. One graph holds the float model and, for every layer, a copy of that layer's
 // quantized form exactly as the written model computes it (the input's QuantizeLinear -> DequantizeLinear, the
-// dequantized weight and bias, the compute node, its output quantizer), so one pass over the data measures every
-// layer, with memory bounded by one batch.
+// dequantized weight and bias, the compute node, its output quantizer; a weight-only layer: its decoded weight beside
+// the float input), so one pass over the data measures every layer, with memory bounded by one batch.
 #pragma once
 
 #include <functional>

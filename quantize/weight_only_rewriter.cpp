@@ -22,9 +22,13 @@ namespace {
 
 // The first opset with INT4/UINT4 tensors, blocked DequantizeLinear and Cast from 4-bit types.
 constexpr int64_t kFourBitOpset = 21;
+// The first opset with per-axis DequantizeLinear (the int8 rung).
+constexpr int64_t kPerAxisOpset = 13;
 
-// The int4 levels: the full signed range, so no code is wasted (see choose_int4_scale).
+// The int4 levels: the full signed range, so no code is wasted (see choose_symmetric_scale).
 constexpr QuantRange kInt4Levels{-8, 7};
+// The int8 rung's levels: symmetric, as 8-bit weight quantizers write them.
+constexpr QuantRange kInt8Levels{-127, 127};
 
 // A tensor seen around one axis as [outer, dim, inner].
 struct AxisView {
@@ -56,10 +60,12 @@ Tensor float_tensor(const std::vector<float>& values, Shape shape, DType dtype) 
     return dtype == DType::kF32 ? t : t.cast(dtype);
 }
 
-// Symmetric int4 scale of a group with extremes lo <= 0 <= hi: the most negative value maps to -8 or the most
-// positive to 7, whichever needs the larger scale, so nothing clips and the grid is never coarser than [-7, 7]'s.
-float choose_int4_scale(float lo, float hi, DType dtype) {
-    const float scale = round_to(std::max(-lo / 8.0f, hi / 7.0f), dtype);
+// Symmetric scale of a group with extremes lo <= 0 <= hi on `levels`: the most negative value maps to levels.lo or
+// the most positive to levels.hi, whichever needs the larger scale, so nothing clips (int4: the grid is never
+// coarser than [-7, 7]'s).
+float choose_symmetric_scale(float lo, float hi, QuantRange levels, DType dtype) {
+    const float scale =
+        round_to(std::max(lo / static_cast<float>(levels.lo), hi / static_cast<float>(levels.hi)), dtype);
     return scale > 0.0f && std::isfinite(scale) ? scale : 1.0f;  // an all-zero group: any scale is exact
 }
 
@@ -109,22 +115,34 @@ public:
             if (selectable(node)) selected.push_back(node.output(0));
         }
         if (selected.empty()) return std::vector<WeightOnlyLayer>{};
-        bool four_bit = spec_.scheme == WeightOnlyScheme::kInt4 || spec_.scheme == WeightOnlyScheme::kBinary ||
-                        spec_.scheme == WeightOnlyScheme::kTernary || spec_.bits <= 4;
-        if (spec_.scheme == WeightOnlyScheme::kInt4) {  // MatMulNBits needs no INT4 tensor: only DequantizeLinear does
-            four_bit = std::any_of(selected.begin(), selected.end(), [&](const std::string& output) {
-                const Node& node = graph_.nodes[static_cast<size_t>(graph_.producer(output))];
-                const Tensor weight = *float_constant(graph_, node.input(1));
-                WeightLayout layout;
-                weight_layout(node, weight, layout);
-                return !as_matmul_nbits(node, weight, layout, read_dtype(node.input(1)));
-            });
-        }
-        if (four_bit) {
-            auto raised = raise_onnx_opset(model_, kFourBitOpset);
+        const auto layer_node = [&](const std::string& output) -> const Node& {
+            return graph_.nodes[static_cast<size_t>(graph_.producer(output))];
+        };
+        const bool four_bit_scheme = spec_.scheme == WeightOnlyScheme::kInt4 ||
+                                     spec_.scheme == WeightOnlyScheme::kBinary ||
+                                     spec_.scheme == WeightOnlyScheme::kTernary || spec_.bits <= 4;
+        // A layer at the scheme's precision needs 4-bit tensors, unless MatMulNBits holds it (only DequantizeLinear
+        // reads INT4); int8 layers need per-axis DequantizeLinear.
+        const auto needs_four_bit = [&](const std::string& output) {
+            const Node& node = layer_node(output);
+            if (!four_bit_scheme || rung_of(node) != WeightOnlyRung::kScheme) return false;
+            if (spec_.scheme != WeightOnlyScheme::kInt4) return true;
+            const Tensor weight = *float_constant(graph_, node.input(1));
+            WeightLayout layout;
+            weight_layout(node, weight, layout);
+            return !as_matmul_nbits(node, weight, layout, read_dtype(node.input(1)));
+        };
+        const bool four_bit = std::any_of(selected.begin(), selected.end(), needs_four_bit);
+        const bool per_axis = std::any_of(selected.begin(), selected.end(), [&](const auto& output) {
+            return rung_of(layer_node(output)) == WeightOnlyRung::kInt8;
+        });
+        if (four_bit || (per_axis && model_.opset() < kPerAxisOpset)) {
+            const int64_t target = four_bit ? kFourBitOpset : kPerAxisOpset;
+            auto raised = raise_onnx_opset(model_, target);
             if (!raised.ok()) {
-                return raised.with_context("4-bit weights need opset " + std::to_string(kFourBitOpset) +
-                                           " (this model imports " + std::to_string(model_.opset()) + ")");
+                return raised.with_context(std::string(four_bit ? "4-bit" : "8-bit per-channel") +
+                                           " weights need opset " + std::to_string(target) + " (this model imports " +
+                                           std::to_string(model_.opset()) + ")");
             }
         }
         std::vector<WeightOnlyLayer> layers;
@@ -149,10 +167,15 @@ private:
         return code;
     }
 
+    WeightOnlyRung rung_of(const Node& node) const {
+        auto it = spec_.rungs.find(node.name());
+        return it == spec_.rungs.end() ? WeightOnlyRung::kScheme : it->second;
+    }
+
     bool selectable(const Node& node) const {
         static const std::set<std::string> ops = {"Conv", "Gemm", "MatMul"};
         if (!node.is_onnx_domain() || !ops.count(node.op_type()) || node.num_inputs() < 2) return false;
-        if (spec_.excluded_nodes.count(node.name())) return false;
+        if (spec_.excluded_nodes.count(node.name()) || rung_of(node) == WeightOnlyRung::kFloat) return false;
         auto weight = float_constant(graph_, node.input(1));
         WeightLayout layout;
         return weight && weight->numel() > 0 && weight_layout(node, *weight, layout);
@@ -209,8 +232,9 @@ private:
         layer.weight = weight_name;
         layer.weight_elements = weight.numel();
         layer.bytes_before = static_cast<int64_t>(dtype_storage_bytes(dtype, weight.numel()));
+        layer.int8 = rung_of(node) == WeightOnlyRung::kInt8;
         if (nbits) {
-            PARE_ASSIGN_OR_RETURN(Int4Codes int4, int4_codes(weight, dtype, layout, layer));
+            PARE_ASSIGN_OR_RETURN(IntegerCodes int4, integer_codes(weight, dtype, layout, int4_grid(), layer));
             NBitsWeight packed_weight;
             packed_weight.k = weight.shape()[layout.reduction_axis];
             packed_weight.n = weight.shape()[layout.channel_axis];
@@ -232,8 +256,12 @@ private:
         const std::string decoded_name = graph_.unique_name(weight_name + "_decoded");
         std::vector<Node> nodes;
         std::vector<float> decoded;
-        if (spec_.scheme == WeightOnlyScheme::kInt4) {
-            PARE_ASSIGN_OR_RETURN(decoded, encode_int4(weight, dtype, layout, decoded_name, nodes, layer));
+        if (layer.int8) {
+            PARE_ASSIGN_OR_RETURN(decoded, encode_integer(weight, dtype, layout, {kInt8Levels, 0}, DType::kI8,
+                                                          decoded_name, nodes, layer));
+        } else if (spec_.scheme == WeightOnlyScheme::kInt4) {
+            PARE_ASSIGN_OR_RETURN(decoded, encode_integer(weight, dtype, layout, int4_grid(), DType::kI4, decoded_name,
+                                                          nodes, layer));
         } else {
             PARE_ASSIGN_OR_RETURN(decoded, encode_coded(weight, dtype, layout, decoded_name, nodes, layer));
         }
@@ -280,7 +308,8 @@ private:
     // expresses a MatMul with a rank-2 weight, and a Gemm without transA whose alpha is 1 and whose C, if any, is a
     // constant bias of N values added with beta 1.
     bool as_matmul_nbits(const Node& node, const Tensor& weight, const WeightLayout& layout, DType dtype) const {
-        if (!spec_.matmulnbits || spec_.scheme != WeightOnlyScheme::kInt4 || weight.rank() != 2 ||
+        if (!spec_.matmulnbits || spec_.scheme != WeightOnlyScheme::kInt4 || rung_of(node) != WeightOnlyRung::kScheme ||
+            weight.rank() != 2 ||
             !matmul_nbits_block_size_ok(spec_.block_size) || (dtype != DType::kF32 && dtype != DType::kF16)) {
             return false;
         }
@@ -325,10 +354,18 @@ private:
         }
     }
 
-    // Symmetric int4 codes and scales of a weight, in the DequantizeLinear layout: `shape` (the weight's, or a Conv
-    // kernel with a spatial extent flattened to [O, I x kH x kW], since a DequantizeLinear block runs along one axis
-    // only) with scales of `scale_shape` along `axis`, per block of the axis or per output channel.
-    struct Int4Codes {
+    // A symmetric integer grid: its levels, and elements per block along the reduction axis (0: per output channel).
+    struct IntegerGrid {
+        QuantRange levels;
+        int64_t block_size = 0;
+    };
+
+    IntegerGrid int4_grid() const { return {kInt4Levels, spec_.block_size}; }
+
+    // Symmetric integer codes and scales of a weight, in the DequantizeLinear layout: `shape` (the weight's, or a
+    // Conv kernel with a spatial extent flattened to [O, I x kH x kW], since a DequantizeLinear block runs along one
+    // axis only) with scales of `scale_shape` along `axis`, per block of the axis or per output channel.
+    struct IntegerCodes {
         Shape shape, scale_shape;
         int64_t axis = 0;
         bool flatten = false;
@@ -337,25 +374,25 @@ private:
         std::vector<float> decoded;
     };
 
-    Result<Int4Codes> int4_codes(const Tensor& weight, DType dtype, const WeightLayout& layout,
-                                 WeightOnlyLayer& layer) const {
-        Int4Codes int4;
-        const bool blocked = spec_.block_size > 0;
-        int4.shape = weight.shape();
-        int4.axis = blocked ? layout.reduction_axis : layout.channel_axis;
+    Result<IntegerCodes> integer_codes(const Tensor& weight, DType dtype, const WeightLayout& layout,
+                                       const IntegerGrid& grid, WeightOnlyLayer& layer) const {
+        IntegerCodes q;
+        const bool blocked = grid.block_size > 0;
+        q.shape = weight.shape();
+        q.axis = blocked ? layout.reduction_axis : layout.channel_axis;
         const Shape& shape = weight.shape();
         const int64_t spatial = shape_numel(Shape(shape.begin() + std::min<size_t>(2, shape.size()), shape.end()));
-        int4.flatten = blocked && weight.rank() > 2 && spatial > 1;
-        if (int4.flatten) {
-            int4.shape = {shape[0], weight.numel() / shape[0]};
-            int4.axis = 1;
+        q.flatten = blocked && weight.rank() > 2 && spatial > 1;
+        if (q.flatten) {
+            q.shape = {shape[0], weight.numel() / shape[0]};
+            q.axis = 1;
         }
-        const AxisView view = axis_view(int4.shape, int4.axis);
-        const int64_t blocks = blocked ? (view.dim + spec_.block_size - 1) / spec_.block_size : view.dim;
+        const AxisView view = axis_view(q.shape, q.axis);
+        const int64_t blocks = blocked ? (view.dim + grid.block_size - 1) / grid.block_size : view.dim;
         // Scale index of element (o, d, i): per block of the axis (blocked) or per position on the axis.
         auto group_of = [&](int64_t i) {
             const int64_t o = i / (view.dim * view.inner), d = (i / view.inner) % view.dim, in = i % view.inner;
-            return blocked ? (o * blocks + d / spec_.block_size) * view.inner + in : d;
+            return blocked ? (o * blocks + d / grid.block_size) * view.inner + in : d;
         };
         const int64_t groups = blocked ? view.outer * blocks * view.inner : view.dim;
         std::vector<float> lo(groups, 0.0f), hi(groups, 0.0f);
@@ -365,46 +402,54 @@ private:
             lo[g] = std::min(lo[g], src[i]);
             hi[g] = std::max(hi[g], src[i]);
         }
-        int4.scales.resize(groups);
-        for (int64_t g = 0; g < groups; ++g) int4.scales[g] = choose_int4_scale(lo[g], hi[g], dtype);
+        q.scales.resize(groups);
+        for (int64_t g = 0; g < groups; ++g) q.scales[g] = choose_symmetric_scale(lo[g], hi[g], grid.levels, dtype);
         const ElementRounding round = [&](int64_t i, double value) {
-            const float scale = int4.scales[group_of(i)];
+            const float scale = q.scales[group_of(i)];
             return static_cast<double>(
-                dequantize_value(quantize_value(static_cast<float>(value), scale, 0, kInt4Levels), scale, 0));
+                dequantize_value(quantize_value(static_cast<float>(value), scale, 0, grid.levels), scale, 0));
         };
         PARE_ASSIGN_OR_RETURN(const std::vector<float> values, values_to_encode(weight, layout, round, layer));
-        int4.codes.resize(static_cast<size_t>(weight.numel()));
-        int4.decoded.resize(int4.codes.size());
+        q.codes.resize(static_cast<size_t>(weight.numel()));
+        q.decoded.resize(q.codes.size());
         for (int64_t i = 0; i < weight.numel(); ++i) {
-            const float scale = int4.scales[group_of(i)];
-            int4.codes[i] = static_cast<int8_t>(quantize_value(values[i], scale, 0, kInt4Levels));
-            int4.decoded[i] = dequantize_value(int4.codes[i], scale, 0);
+            const float scale = q.scales[group_of(i)];
+            q.codes[i] = static_cast<int8_t>(quantize_value(values[i], scale, 0, grid.levels));
+            q.decoded[i] = dequantize_value(q.codes[i], scale, 0);
         }
-        int4.scale_shape = {view.dim};
+        q.scale_shape = {view.dim};
         if (blocked) {
-            int4.scale_shape = int4.shape;
-            int4.scale_shape[int4.axis] = blocks;
+            q.scale_shape = q.shape;
+            q.scale_shape[q.axis] = blocks;
         }
-        return int4;
+        return q;
     }
 
-    // Block-wise int4 behind DequantizeLinear [-> Reshape back to the kernel's shape].
-    Result<std::vector<float>> encode_int4(const Tensor& weight, DType dtype, const WeightLayout& layout,
-                                           const std::string& decoded_name, std::vector<Node>& nodes,
-                                           WeightOnlyLayer& layer) {
-        PARE_ASSIGN_OR_RETURN(Int4Codes int4, int4_codes(weight, dtype, layout, layer));
-        PARE_ASSIGN_OR_RETURN(Tensor packed, pack_4bit(int4.codes, int4.shape, DType::kI4));
+    // Block-wise int4 (or per-channel int8) behind DequantizeLinear [-> Reshape back to the kernel's shape].
+    Result<std::vector<float>> encode_integer(const Tensor& weight, DType dtype, const WeightLayout& layout,
+                                              const IntegerGrid& grid, DType code_dtype,
+                                              const std::string& decoded_name, std::vector<Node>& nodes,
+                                              WeightOnlyLayer& layer) {
+        PARE_ASSIGN_OR_RETURN(IntegerCodes q, integer_codes(weight, dtype, layout, grid, layer));
+        Tensor packed;
+        if (code_dtype == DType::kI4) {
+            PARE_ASSIGN_OR_RETURN(packed, pack_4bit(q.codes, q.shape, DType::kI4));
+        } else {
+            packed = Tensor(DType::kI8, q.shape);
+            std::copy(q.codes.begin(), q.codes.end(), packed.data<int8_t>());
+        }
         const std::string& base = layer.weight;
-        const std::string q_name = add_initializer(base + "_int4", packed, layer.bytes_after);
+        const std::string q_name =
+            add_initializer(base + (code_dtype == DType::kI4 ? "_int4" : "_int8"), packed, layer.bytes_after);
         const std::string scale_name =
-            add_initializer(base + "_scale", float_tensor(int4.scales, int4.scale_shape, dtype), layer.bytes_after);
-        const std::string dequantized = int4.flatten ? graph_.unique_name(base + "_dequantized") : decoded_name;
+            add_initializer(base + "_scale", float_tensor(q.scales, q.scale_shape, dtype), layer.bytes_after);
+        const std::string dequantized = q.flatten ? graph_.unique_name(base + "_dequantized") : decoded_name;
         Node dq = make_node("DequantizeLinear", {q_name, scale_name}, dequantized);
-        dq.set_attr_int("axis", int4.axis);
-        if (spec_.block_size > 0) dq.set_attr_int("block_size", spec_.block_size);
+        dq.set_attr_int("axis", q.axis);
+        if (grid.block_size > 0) dq.set_attr_int("block_size", grid.block_size);
         nodes.push_back(std::move(dq));
-        if (int4.flatten) nodes.push_back(reshape_to(weight.shape(), dequantized, decoded_name, layer));
-        return std::move(int4.decoded);
+        if (q.flatten) nodes.push_back(reshape_to(weight.shape(), dequantized, decoded_name, layer));
+        return std::move(q.decoded);
     }
 
     Node reshape_to(const Shape& shape, const std::string& input, const std::string& output, WeightOnlyLayer& layer) {

@@ -175,7 +175,7 @@ Result<SchemeOutcome> quantize_static(const QuantizeOptions& options, const Glob
     const DType wide = spec.activation_dtype == DType::kU8 ? DType::kU16 : DType::kI16;
     outcome.requantize = [float_model = model, spec, lookup, hessians, wide_rung,
                           wide](const RungAssignment& rungs) -> Result<Requantized> {
-        Requantized out{float_model, {}};
+        Requantized out{float_model, {}, {}};
         QdqSpec layer_spec = spec;
         for (const auto& [layer, rung] : rungs) {
             if (wide_rung && rung == 1) layer_spec.activation_overrides[layer] = wide;
@@ -269,22 +269,13 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     // The accuracy budget replaces the model by the best one its search finds.
     std::optional<BudgetOutcome> budget;
     if (budget_requested(options)) {
-        PARE_ASSIGN_OR_RETURN(budget, run_accuracy_budget(options, global, session, float_model, outcome, model));
+        PARE_ASSIGN_OR_RETURN(budget, run_accuracy_budget(options, global, session, float_model, outcome,
+                                                          Requantized{model, outcome.layers, {}}));
         model = budget->best.model;
         outcome.layers = budget->best.layers;
         outcome.quantization["layers"] = outcome.layers.size();
     }
-    if (!options.emit_exclusions.empty()) {
-        // What --exclude named and the budget's fallbacks to float, in graph order.
-        PARE_ASSIGN_OR_RETURN(const std::set<std::string> asked, excluded_nodes(float_model.graph, options.exclude));
-        std::vector<std::string> excluded;
-        for (const Node& node : float_model.graph.nodes) {
-            const bool fallback =
-                budget && std::count(budget->float_layers.begin(), budget->float_layers.end(), node.name());
-            if (fallback || asked.count(node.name())) excluded.push_back(node.name());
-        }
-        PARE_RETURN_IF_ERROR(write_exclusions(options.emit_exclusions, excluded));
-    }
+    PARE_RETURN_IF_ERROR(emit_exclusions(options, float_model.graph, budget ? &*budget : nullptr));
     const std::vector<QuantizedLayer>& layers = outcome.layers;
     // The budget may leave every layer in float: the float model is then the answer it found.
     if (layers.empty() && !budget) {
@@ -307,14 +298,7 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     LocalErrorGraph local_graph;
     LayerErrors layer_errors;
     if (!options.eval_data.empty()) {
-        EvalOptions eval;
-        eval.model = options.output;
-        eval.compare = options.model;
-        eval.data = options.eval_data;
-        eval.labels = options.labels;
-        eval.batch = options.batch;
-        eval.limit = options.limit;
-        eval.data_options = options.data_options;
+        EvalOptions eval = written_model_evaluation(options);
         eval.per_layer = options.format == "qdq" && !transformed;  // QOperator outputs lose their float names
         PARE_RETURN_IF_ERROR(evaluate_into_report(eval, global, report));
         // A QOperator file no longer carries the layers' outputs under their float names: the cumulative error
@@ -348,17 +332,12 @@ Status run_quantize(const QuantizeOptions& options, const GlobalOptions& global)
     if (!options.eval_data.empty()) report.set_timing("evaluation", evaluation_seconds);
     report.set_timing("total", seconds_since(started));
     report.set_peak_memory();
-    if (budget) {
-        json["budget"] = budget->json;
-        json["gates"] = budget->gates;
-        if (!budget->met) report.set_status("gate_failed");
-    }
+    if (budget) report_budget(*budget, report);
     PARE_RETURN_IF_ERROR(emit_report(report, global, false, [&](std::ostream& out) {
         print_quantize_summary(report.json(), out);
         print_budget_summary(report.json(), out);
     }));
-    if (budget && !budget->met) return Status(ErrorCode::kGateFailed, budget->failure);
-    return Status();
+    return budget_status(budget ? &*budget : nullptr);
 }
 
 }  // namespace pare

@@ -5,11 +5,15 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <memory>
+#include <optional>
 
 #include "common.h"
 #include "core/log.h"
 #include "graph/passes.h"
+#include "quantize/opset_upgrade.h"
 #include "quantize/weight_only_rewriter.h"
+#include "quantize_budget.h"
 #include "quantize_report.h"
 #include "quantize_schemes.h"
 #include "weight_rounding.h"
@@ -65,6 +69,39 @@ int code_bits(const WeightOnlySpec& spec) {
     }
 }
 
+// The precisions a layer can climb (quantize/budget_search.h): the scheme as asked (named with its bits where it has
+// several), 8-bit weights unless the scheme already has 8, and float.
+std::vector<std::string> weight_only_rungs(const QuantizeOptions& options, const WeightOnlySpec& spec) {
+    const bool sized = spec.scheme == WeightOnlyScheme::kLog || spec.scheme == WeightOnlyScheme::kCodebook;
+    std::vector<std::string> rungs = {options.scheme + (sized ? std::to_string(spec.bits) : "")};
+    if (code_bits(spec) < 8) rungs.push_back("int8");
+    rungs.push_back("float");
+    return rungs;
+}
+
+// What the local-error measurement needs of a weight-only layer: the compute node and its output, which keeps its
+// float name (no output quantizer).
+QuantizedLayer as_quantized_layer(const WeightOnlyLayer& layer) {
+    QuantizedLayer quantized;
+    quantized.node = layer.node;
+    quantized.op_type = layer.op_type;
+    quantized.weight = layer.weight;
+    quantized.weight_elements = layer.weight_elements;
+    quantized.node_output = layer.output;
+    return quantized;
+}
+
+// Raises `model`'s ai.onnx import to `encoded`'s and adds the other domains `encoded` imports (com.microsoft for
+// MatMulNBits), as the rewrite did.
+Status import_opsets_of(const Model& encoded, Model& model) {
+    if (encoded.opset() > model.opset()) PARE_RETURN_IF_ERROR(raise_onnx_opset(model, encoded.opset()));
+    for (const auto& import : encoded.header.opset_import()) {
+        if (import.domain().empty() || model.opset(import.domain()) >= 0) continue;
+        *model.header.add_opset_import() = import;
+    }
+    return Status();
+}
+
 // The layer table, each entry with its output's error against the float model when the evaluation measured it.
 nlohmann::ordered_json layers_json(const std::vector<WeightOnlyLayer>& layers, const WeightOnlySpec& spec,
                                    const std::string& scheme, const nlohmann::ordered_json& measured) {
@@ -72,8 +109,8 @@ nlohmann::ordered_json layers_json(const std::vector<WeightOnlyLayer>& layers, c
     for (const auto& layer : layers) {
         nlohmann::ordered_json entry = {{"name", layer.node},
                                         {"op_type", layer.op_type},
-                                        {"scheme", scheme},
-                                        {"bits", code_bits(spec)},
+                                        {"scheme", layer.int8 ? std::string("int8") : scheme},
+                                        {"bits", layer.int8 ? 8 : code_bits(spec)},
                                         {"format", layer.matmulnbits ? "matmulnbits" : "weight-only"},
                                         {"weight", layer.weight},
                                         {"weight_elements", layer.weight_elements},
@@ -128,32 +165,64 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
                            " quantizes weights only: it takes no --table, and --data only with --weight-rounding gptq");
     }
     if (!options.labels.empty() && options.eval_data.empty()) return usage_error("--labels needs --eval-data");
-    PARE_RETURN_IF_ERROR(check_output_paths({{"-o", options.output}, {"--report", global.report_path}},
-                                            {options.model, options.data, options.eval_data, options.labels}));
+    PARE_RETURN_IF_ERROR(check_output_paths(
+        {{"-o", options.output}, {"--report", global.report_path}, {"--emit-exclusions", options.emit_exclusions}},
+        {options.model, options.data, options.eval_data, options.labels}));
     PARE_ASSIGN_OR_RETURN(LoadedModel loaded, load_runnable_model(options.model, global));
-    Model model = loaded.model;
-    simplify_for_compression(model.graph);
-    PARE_ASSIGN_OR_RETURN(WeightOnlySpec spec, weight_only_spec(options, model.graph));
-    PARE_ASSIGN_OR_RETURN(const LayerHessians hessians,
-                          collect_gptq_hessians(options, global, model, spec.excluded_nodes));
-    if (options.weight_rounding == "gptq") spec.hessians = &hessians;
-    const int64_t opset_before = model.opset();
-    PARE_ASSIGN_OR_RETURN(std::vector<WeightOnlyLayer> layers, rewrite_weight_only(model, spec));
-    if (layers.empty()) return usage_error("nothing to quantize: no Conv/Gemm/MatMul with a float weight is left");
+    Model float_model = loaded.model;
+    simplify_for_compression(float_model.graph);
+    PARE_ASSIGN_OR_RETURN(const WeightOnlySpec spec, weight_only_spec(options, float_model.graph));
+    // Collected once: the budget's rewrites round their 4-bit and 8-bit layers with the same Hessians.
+    PARE_ASSIGN_OR_RETURN(LayerHessians collected,
+                          collect_gptq_hessians(options, global, float_model, spec.excluded_nodes));
+    const auto hessians = std::make_shared<const LayerHessians>(std::move(collected));
+    const int64_t opset_before = float_model.opset();
+
+    SchemeOutcome scheme;
+    scheme.rungs = weight_only_rungs(options, spec);
+    const int float_rung = static_cast<int>(scheme.rungs.size()) - 1;
+    scheme.requantize = [&float_model, spec, hessians, gptq = options.weight_rounding == "gptq",
+                         float_rung](const RungAssignment& rungs) -> Result<Requantized> {
+        WeightOnlySpec layer_spec = spec;
+        if (gptq) layer_spec.hessians = hessians.get();
+        for (const auto& [layer, rung] : rungs) {
+            layer_spec.rungs[layer] = rung == float_rung ? WeightOnlyRung::kFloat
+                                      : rung == 0        ? WeightOnlyRung::kScheme
+                                                         : WeightOnlyRung::kInt8;
+        }
+        Requantized out{float_model, {}, {}};
+        PARE_ASSIGN_OR_RETURN(out.weight_only, rewrite_weight_only(out.model, layer_spec));
+        for (const WeightOnlyLayer& layer : out.weight_only) out.layers.push_back(as_quantized_layer(layer));
+        return out;
+    };
+    PARE_ASSIGN_OR_RETURN(Requantized written, scheme.requantize({}));
+    if (written.layers.empty()) {
+        return usage_error("nothing to quantize: no Conv/Gemm/MatMul with a float weight is left");
+    }
+    const bool any_nbits = std::any_of(written.weight_only.begin(), written.weight_only.end(),
+                                       [](const WeightOnlyLayer& layer) { return layer.matmulnbits; });
+    if (spec.matmulnbits && !any_nbits) {
+        log_warning(
+            "--format matmulnbits: no layer has that form here (MatMul or Gemm with a rank-2 weight and a "
+            "power-of-two --block-size >= 16); every layer is written as DequantizeLinear");
+    }
+    std::optional<BudgetOutcome> budget;
+    if (budget_requested(options)) {
+        // The budget's rewrites, its float reference and its local-error graph (float nodes beside copies of the
+        // encoded layers) read the float model under the opsets the encoding needs (the rewrite from it is the same).
+        PARE_RETURN_IF_ERROR(import_opsets_of(written.model, float_model));
+        PARE_ASSIGN_OR_RETURN(SessionOptions session, session_options(global));
+        PARE_ASSIGN_OR_RETURN(budget, run_accuracy_budget(options, global, session, float_model, scheme, written));
+        written = budget->best;
+    }
+    PARE_RETURN_IF_ERROR(emit_exclusions(options, float_model.graph, budget ? &*budget : nullptr));
+    const Model& model = written.model;
+    const std::vector<WeightOnlyLayer>& layers = written.weight_only;
     PARE_RETURN_IF_ERROR(save_model(model, options.output));
 
     Report report("quantize", global.argv);
     if (!options.eval_data.empty()) {
-        EvalOptions eval;
-        eval.model = options.output;
-        eval.compare = options.model;
-        eval.data = options.eval_data;
-        eval.labels = options.labels;
-        eval.batch = options.batch;
-        eval.limit = options.limit;
-        eval.data_options = options.data_options;
-        eval.per_layer = true;
-        PARE_RETURN_IF_ERROR(evaluate_into_report(eval, global, report));
+        PARE_RETURN_IF_ERROR(evaluate_into_report(written_model_evaluation(options), global, report));
     }
     auto& json = report.json();
     const nlohmann::ordered_json measured = take_measured_errors(report);
@@ -161,11 +230,6 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
     const bool per_block = int4 && spec.block_size > 0;
     int64_t nbits_layers = 0;
     for (const auto& layer : layers) nbits_layers += layer.matmulnbits ? 1 : 0;
-    if (spec.matmulnbits && nbits_layers == 0) {
-        log_warning(
-            "--format matmulnbits: no layer has that form here (MatMul or Gemm with a rank-2 weight and a "
-            "power-of-two --block-size >= 16); every layer is written as DequantizeLinear");
-    }
     json["config"] = {
         {"scheme", options.scheme},
         {"weights", per_block ? "per-block"
@@ -200,9 +264,15 @@ Status run_quantize_weight_only(const QuantizeOptions& options, const GlobalOpti
                             {"layer_weight_bytes_before", layer_bytes_before},
                             {"layer_weight_bytes_after", layer_bytes_after}};
     json["layers"] = layers_json(layers, spec, options.scheme, measured);
+    if (budget) report.set_timing("budget_search", budget->json["search_s"].get<double>());
     report.set_timing("total", std::chrono::duration<double>(Clock::now() - started).count());
     report.set_peak_memory();
-    return emit_report(report, global, false, [&](std::ostream& out) { print_summary(report.json(), out); });
+    if (budget) report_budget(*budget, report);
+    PARE_RETURN_IF_ERROR(emit_report(report, global, false, [&](std::ostream& out) {
+        print_summary(report.json(), out);
+        print_budget_summary(report.json(), out);
+    }));
+    return budget_status(budget ? &*budget : nullptr);
 }
 
 }  // namespace pare

@@ -135,8 +135,12 @@ Status check_budget_options(const QuantizeOptions& options) {
     if (options.time_budget > 0 && options.max_drop < 0 && options.max_size <= 0) {
         return usage_error("--time-budget bounds the search of --max-drop or --max-size: give one of them");
     }
+    // The weight-only schemes check their own --format (qdq, the default, or int4's matmulnbits).
+    if (is_weight_only_scheme(options.scheme)) return Status();
     if (options.scheme != "int8" && options.scheme != "int16") {
-        return usage_error("--max-drop, --max-size, --time-budget and --emit-exclusions need --scheme int8 or int16");
+        return usage_error(
+            "--max-drop, --max-size, --time-budget and --emit-exclusions need --scheme int8, int16, int4, log, "
+            "codebook, binary or ternary");
     }
     if (options.format != "qdq") {
         return usage_error("--max-drop, --max-size, --time-budget and --emit-exclusions need --format qdq");
@@ -146,10 +150,9 @@ Status check_budget_options(const QuantizeOptions& options) {
 
 Result<BudgetOutcome> run_accuracy_budget(const QuantizeOptions& options, const GlobalOptions& global,
                                           const SessionOptions& session, const Model& float_model,
-                                          const SchemeOutcome& scheme, const Model& quantized) {
+                                          const SchemeOutcome& scheme, const Requantized& start) {
     const auto started = Clock::now();
     PARE_ASSIGN_OR_RETURN(DropMeter meter, DropMeter::create(options, global, session, float_model));
-    const Requantized start{quantized, scheme.layers};
     PARE_ASSIGN_OR_RETURN(const auto ranking, rank_layers(float_model, start, meter, session));
     std::vector<std::string> ranked;
     for (const auto& entry : ranking) ranked.push_back(entry.first);
@@ -244,6 +247,14 @@ Result<BudgetOutcome> run_accuracy_budget(const QuantizeOptions& options, const 
         fallbacks.push_back({{"layer", layer}, {"to", scheme.rungs[static_cast<size_t>(rung)]}});
     }
     json["fallbacks"] = fallbacks;
+    // Every layer the scheme quantizes, in graph order, at the precision it has in the written model.
+    nlohmann::ordered_json precisions = nlohmann::ordered_json::array();
+    for (const auto& layer : start.layers) {
+        auto it = result.best.find(layer.node);
+        const size_t rung = it == result.best.end() ? 0 : static_cast<size_t>(it->second);
+        precisions.push_back({{"layer", layer.node}, {"precision", scheme.rungs[rung]}});
+    }
+    json["layer_precisions"] = precisions;
     json["evaluations"] = result.evaluations;
     json["search_s"] = std::chrono::duration<double>(Clock::now() - started).count();
 
@@ -266,8 +277,27 @@ Result<BudgetOutcome> run_accuracy_budget(const QuantizeOptions& options, const 
     return outcome;
 }
 
-Status write_exclusions(const std::string& path, const std::vector<std::string>& nodes) {
-    return write_file_atomic(path, nlohmann::ordered_json(nodes).dump(2) + "\n");
+Status emit_exclusions(const QuantizeOptions& options, const Graph& float_graph, const BudgetOutcome* budget) {
+    if (options.emit_exclusions.empty()) return Status();
+    PARE_ASSIGN_OR_RETURN(const std::set<std::string> asked, excluded_nodes(float_graph, options.exclude));
+    std::vector<std::string> excluded;
+    for (const Node& node : float_graph.nodes) {
+        const bool fallback =
+            budget && std::count(budget->float_layers.begin(), budget->float_layers.end(), node.name());
+        if (fallback || asked.count(node.name())) excluded.push_back(node.name());
+    }
+    return write_file_atomic(options.emit_exclusions, nlohmann::ordered_json(excluded).dump(2) + "\n");
+}
+
+void report_budget(const BudgetOutcome& budget, Report& report) {
+    report.json()["budget"] = budget.json;
+    report.json()["gates"] = budget.gates;
+    if (!budget.met) report.set_status("gate_failed");
+}
+
+Status budget_status(const BudgetOutcome* budget) {
+    if (budget && !budget->met) return Status(ErrorCode::kGateFailed, budget->failure);
+    return Status();
 }
 
 void print_budget_summary(const nlohmann::ordered_json& report, std::ostream& out) {

@@ -102,6 +102,19 @@ nlohmann::ordered_json quantize_layers_json(const std::vector<QuantizedLayer>& l
     return table;
 }
 
+EvalOptions written_model_evaluation(const QuantizeOptions& options) {
+    EvalOptions eval;
+    eval.model = options.output;
+    eval.compare = options.model;
+    eval.data = options.eval_data;
+    eval.labels = options.labels;
+    eval.batch = options.batch;
+    eval.limit = options.limit;
+    eval.data_options = options.data_options;
+    eval.per_layer = true;
+    return eval;
+}
+
 nlohmann::ordered_json take_measured_errors(Report& report) {
     auto& json = report.json();
     // Intermediate tensors from the per-layer comparison, graph outputs from the outputs table.

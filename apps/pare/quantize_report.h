@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "commands.h"
 #include "onnx/model_io.h"
 #include "quantize/local_error.h"
 #include "quantize/qdq_rewriter.h"
@@ -26,6 +27,10 @@ class Report;
 nlohmann::ordered_json quantize_layers_json(const std::vector<QuantizedLayer>& layers, const std::string& scheme,
                                             const nlohmann::ordered_json& measured, const LocalErrorGraph& graph,
                                             const LayerErrors& errors);
+
+/// How pare quantize measures the file it wrote (-o) against the float model (--eval-data, --labels and the data
+/// flags), with the per-layer comparison on.
+EvalOptions written_model_evaluation(const QuantizeOptions& options);
 
 /// Takes the per-layer comparison evaluate_into_report left in `report.json()["layers"]` out of the report and
 /// returns it with the outputs table appended, as errors by tensor name (entries {"output", "activation_error"}).

@@ -14,13 +14,15 @@
 #include "graph/graph.h"
 #include "quantize/budget_search.h"
 #include "quantize/qdq_rewriter.h"
+#include "quantize/weight_only_rewriter.h"
 
 namespace pare {
 
 /// A model rewritten from the float model, and its quantized layers.
 struct Requantized {
     Model model;
-    std::vector<QuantizedLayer> layers;
+    std::vector<QuantizedLayer> layers;        // weight-only schemes: node, op_type, weight, node_output (output "")
+    std::vector<WeightOnlyLayer> weight_only;  // the weight-only schemes' own account of their layers
 };
 
 /// Rewrites the float model again with some layers at other precisions: layer -> index into SchemeOutcome::rungs

@@ -16,8 +16,8 @@ namespace pare {
 /// and GPTQ is what makes 4-bit log weights usable), rtn otherwise.
 void resolve_default_weight_rounding(QuantizeOptions& options);
 
-/// usage_error() unless --weight-rounding is rtn or gptq, and gptq is asked of a scheme that has it (int8, int16,
-/// int4, log) with --data (a calibration table holds no Hessians).
+/// usage_error() unless --weight-rounding is rtn or gptq, and gptq is asked of a scheme that has it (int8, int16 and
+/// the weight-only schemes) with --data (a calibration table holds no Hessians).
 Status check_weight_rounding(const QuantizeOptions& options);
 
 /// With --weight-rounding gptq, the input Hessians of the layers of `model` GPTQ rounds (quantize/gptq_weight.h),

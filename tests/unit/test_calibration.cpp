@@ -229,6 +229,45 @@ TEST_CASE("tensor stats: histogram run offsets of consecutive samples spread ove
     }
 }
 
+TEST_CASE("tensor stats: a clamped tensor's statistics from its input's extremes equal those of a full scan") {
+    // 8 samples of 3000 values of a Relu6's input and output (Clip 0..6); batches of 4. add_clamped takes each row's
+    // extremes from the input's; everything must match adding the output by itself, and a batch the input did not
+    // see falls back to the scan.
+    const int64_t per_sample = 3000, samples = 8, batch = 4;
+    std::vector<float> x(static_cast<size_t>(per_sample * samples)), y(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+        x[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)) * (1.0 + static_cast<double>(i % 97)) / 8.0);
+        y[i] = std::min(std::max(x[i], 0.0f), 6.0f);
+    }
+    TensorStats input("x", -1, samples), scanned("y", -1, samples), clamped("y", -1, samples);
+    for (int64_t first = 0; first < samples; first += batch) {
+        const auto slice = [&](const std::vector<float>& v) {
+            return tensor_from_vector<float>(
+                std::vector<float>(v.begin() + first * per_sample, v.begin() + (first + batch) * per_sample),
+                {batch, per_sample});
+        };
+        REQUIRE(input.add(slice(x), first, batch).ok());
+        REQUIRE(scanned.add(slice(y), first, batch).ok());
+        REQUIRE(clamped.add_clamped(slice(y), first, batch, input, 0.0f, 6.0f).ok());
+    }
+    REQUIRE(input.range().min < 0.0);
+    REQUIRE(input.range().max > 6.0);  // the clamp bites on both sides
+    CHECK(clamped.range().min == scanned.range().min);
+    CHECK(clamped.range().max == scanned.range().max);
+    CHECK(clamped.first_half().max == scanned.first_half().max);
+    CHECK(clamped.second_half().min == scanned.second_half().min);
+    CHECK(clamped.settled_at() == scanned.settled_at());
+    CHECK(clamped.histogram().counts() == scanned.histogram().counts());
+    // The input saw samples 4..7 last: for samples 0..3 the clamped stats scan their own values.
+    TensorStats fallback("y", -1, samples);
+    const std::vector<float> first_rows(y.begin(), y.begin() + batch * per_sample);
+    std::vector<float> shifted = first_rows;
+    shifted[5] = 100.0f;  // outside what a clamp of the input could give: only a scan sees it
+    REQUIRE(fallback.add_clamped(tensor_from_vector<float>(shifted, {batch, per_sample}), 0, batch, input, 0.0f, 6.0f)
+                .ok());
+    CHECK(fallback.range().max == 100.0);
+}
+
 TEST_CASE("calibration table round-trips through JSON") {
     CalibrationTable table;
     table.model_sha256 = "abc";

@@ -259,3 +259,72 @@ TEST_CASE("log weights decode through Cast, Gather and Mul to sign x scale x 2^-
         for (int64_t j = 0; j < n; ++j) CHECK((*y)[0].data<float>()[j] == doctest::Approx(expected[j]).epsilon(1e-5));
     }
 }
+
+TEST_CASE("per-layer rungs: int8 per output channel behind DequantizeLinear, float left alone, GPTQ on both") {
+    const int64_t k = 6, n = 3;
+    std::vector<float> w(k * n);
+    for (int64_t i = 0; i < k * n; ++i) w[i] = std::sin(0.9f * static_cast<float>(i)) * (i == 4 ? 5.0f : 1.0f);
+    Graph graph = make_graph({value_info("x", DType::kF32, {1, k})}, {value_info("z", DType::kF32, {1, n})});
+    graph.set_initializer("w1", tensor_from_vector<float>(w, {k, n}));
+    graph.set_initializer("w2", tensor_from_vector<float>(std::vector<float>(n * n, 0.5f), {n, n}));
+    Node first = make_node("MatMul", {"x", "w1"}, {"y"});
+    first.proto.set_name("first");
+    Node second = make_node("MatMul", {"y", "w2"}, {"z"});
+    second.proto.set_name("second");
+    graph.insert_node(0, first);
+    graph.insert_node(1, second);
+
+    // int8 alone needs per-axis DequantizeLinear (opset 13): the model keeps its opset.
+    Model model = model_of(graph, 13);
+    WeightOnlySpec spec;
+    spec.rungs = {{"first", WeightOnlyRung::kInt8}, {"second", WeightOnlyRung::kFloat}};
+    auto layers = rewrite_weight_only(model, spec);
+    REQUIRE(layers.ok());
+    REQUIRE(layers->size() == 1);
+    CHECK((*layers)[0].node == "first");
+    CHECK((*layers)[0].int8);
+    CHECK(model.opset() == 13);
+    REQUIRE(model.graph.nodes.size() == 3);
+    const Node& dq = model.graph.nodes[0];
+    CHECK(dq.op_type() == "DequantizeLinear");
+    CHECK(dq.attr_int("axis", -1) == 1);  // [K, N]: the output channels are axis 1
+    CHECK_FALSE(dq.has_attribute("block_size"));
+    const Tensor q = *model.graph.constant(dq.input(0));
+    const Tensor scale = *model.graph.constant(dq.input(1));
+    CHECK(q.dtype() == DType::kI8);
+    CHECK(scale.shape() == Shape{n});
+    for (int64_t j = 0; j < n; ++j) {
+        float largest = 0.0f;
+        for (int64_t i = 0; i < k; ++i) largest = std::max(largest, std::fabs(w[i * n + j]));
+        CHECK(scale.data<float>()[j] == doctest::Approx(largest / 127.0f));
+    }
+    for (int64_t i = 0; i < k * n; ++i) {
+        CHECK(std::fabs(q.element_as_double(i)) <= 127.0);
+        CHECK(std::fabs(q.element_as_double(i) * scale.data<float>()[i % n] - w[i]) <=
+              0.5 * scale.data<float>()[i % n] + 1e-6);
+    }
+    CHECK(model.graph.nodes[2].input(1) == "w2");  // float: the initializer itself
+
+    // The scheme's layer next to it raises the opset for its 4-bit codes; GPTQ rounds both with their Hessians.
+    LayerHessians hessians;
+    for (const auto& [output, cols] : {std::make_pair("y", k), std::make_pair("z", n)}) {
+        LayerHessian& h = hessians[output];
+        h.cols = cols;
+        h.vectors = 1;
+        h.sums.assign(1, std::vector<double>(static_cast<size_t>(cols * cols), 0.0));
+        for (int64_t i = 0; i < cols; ++i) {
+            for (int64_t j = 0; j < cols; ++j) h.sums[0][i * cols + j] = i == j ? 2.0 : 0.9;  // correlated inputs
+        }
+    }
+    Model both = model_of(graph, 13);
+    spec.rungs = {{"first", WeightOnlyRung::kInt8}};
+    spec.hessians = &hessians;
+    layers = rewrite_weight_only(both, spec);
+    REQUIRE(layers.ok());
+    REQUIRE(layers->size() == 2);
+    CHECK(both.opset() == 21);
+    CHECK((*layers)[0].int8);
+    CHECK_FALSE((*layers)[1].int8);
+    for (const auto& layer : *layers) CHECK(layer.gptq);
+    CHECK((*layers)[0].gptq_output_error <= (*layers)[0].rtn_output_error);
+}
