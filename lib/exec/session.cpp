@@ -392,10 +392,13 @@ Result<std::vector<Tensor>> Session::run(const std::vector<Tensor>& inputs) {
         Step& step = steps_[i];
         step_inputs.clear();
         for (int s : step.inputs) step_inputs.push_back(s >= 0 ? values[s] : Tensor());
+        // describe() builds a string: named only when something failed, not on every run of every node.
+        const auto named = [&step](Status status) {
+            return status.ok() ? status : status.with_context(step.node->describe());
+        };
         const std::vector<OutputInfo>* types = &step.output_types;
         if (step.dynamic) {
-            PARE_RETURN_IF_ERROR(
-                prepare_at_run_time(step, step_inputs, dynamic_types).with_context(step.node->describe()));
+            PARE_RETURN_IF_ERROR(named(prepare_at_run_time(step, step_inputs, dynamic_types)));
             types = &dynamic_types;
         }
         step_outputs.clear();
@@ -418,7 +421,7 @@ Result<std::vector<Tensor>> Session::run(const std::vector<Tensor>& inputs) {
         if (!all_alias || step.outputs.empty()) {
             const auto start =
                 options_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-            PARE_RETURN_IF_ERROR(step.kernel->run(step_inputs, step_outputs).with_context(step.node->describe()));
+            PARE_RETURN_IF_ERROR(named(step.kernel->run(step_inputs, step_outputs)));
             if (options_.profile) {
                 step.total_ms +=
                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
