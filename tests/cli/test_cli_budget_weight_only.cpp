@@ -172,7 +172,7 @@ TEST_CASE("quantize --scheme int4 --max-drop 0: int8 weights are not enough, the
     CHECK(weight_forms(written.model) == "layer_a=int8 layer_b=float layer_c=int8");
 }
 
-TEST_CASE("quantize weight-only budget: --format matmulnbits layers climb the ladder too; usage errors") {
+TEST_CASE("quantize weight-only budget: --format matmulnbits layers climb the ladder too, and the usage errors") {
     const WeightFragileFiles files;
     const std::string out = temp_file("wo_budget_nbits.onnx"), report_path = temp_file("wo_budget_nbits.json");
     // layer_b leaves MatMulNBits for an int8 DequantizeLinear; the others stay MatMulNBits (block 16, K = 4).
