@@ -1,12 +1,11 @@
 #include "calibration/calibrate.h"
 
 #include <algorithm>
-#include <limits>
 #include <map>
 #include <set>
 
 #include "core/progress.h"
-#include "graph/fused_ops.h"
+#include "graph/pass_util.h"
 #include "report/model_runner.h"
 
 namespace pare {
@@ -40,13 +39,9 @@ std::map<std::string, std::string> value_copies(const Graph& graph) {
 std::map<std::string, Clamp> value_clamps(const Graph& graph) {
     std::map<std::string, Clamp> clamps;
     for (const Node& node : graph.nodes) {
-        if (!node.is_onnx_domain() || node.proto.output_size() != 1 || node.proto.input_size() == 0) continue;
-        const auto activation = activation_of_node(node, graph);
-        if (!activation) continue;
-        if (activation->kind == ActivationKind::kRelu) {
-            clamps[node.proto.output(0)] = Clamp{node.input(0), 0.0f, std::numeric_limits<float>::infinity()};
-        } else if (activation->kind == ActivationKind::kClip) {
-            clamps[node.proto.output(0)] = Clamp{node.input(0), activation->alpha, activation->beta};
+        if (node.proto.output_size() != 1 || node.proto.input_size() == 0) continue;
+        if (const auto bounds = activation_bounds(graph, node)) {
+            clamps[node.proto.output(0)] = Clamp{node.input(0), bounds->first, bounds->second};
         }
     }
     return clamps;
@@ -96,10 +91,9 @@ Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const S
         // A Relu's or Clip's extremes follow from its input's, when that was observed in this batch.
         const auto clamp = clamps.find(name);
         const auto input = clamp == clamps.end() ? table.tensors.end() : table.tensors.find(clamp->second.input);
-        failure = input == table.tensors.end()
-                      ? it->second.add(rows, batch_start, batch_size)
-                      : it->second.add_clamped(rows, batch_start, batch_size, input->second, clamp->second.lo,
-                                               clamp->second.hi);
+        failure = input == table.tensors.end() ? it->second.add(rows, batch_start, batch_size)
+                                               : it->second.add_clamped(rows, batch_start, batch_size, input->second,
+                                                                        clamp->second.lo, clamp->second.hi);
     });
 
     Progress progress("calibrate", dataset.samples());

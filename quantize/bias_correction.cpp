@@ -13,13 +13,6 @@ namespace pare {
 
 namespace {
 
-int node_index(const Graph& graph, const std::string& name) {
-    for (size_t i = 0; i < graph.nodes.size(); ++i) {
-        if (graph.nodes[i].name() == name) return static_cast<int>(i);
-    }
-    return -1;
-}
-
 bool is_conv(const Node& node) { return is_op(node, "Conv") || is_op(node, "ConvTranspose"); }
 
 // Per-channel sums of a layer's output error (quantized - float) over the elements whose float value lies inside
@@ -212,12 +205,7 @@ std::pair<float, float> passed_range(const Graph& graph, const Node& node) {
     constexpr float kInf = std::numeric_limits<float>::infinity();
     const auto readers = graph.consumers(node.output(0));
     if (readers.size() != 1 || is_graph_output(graph, node.output(0))) return {-kInf, kInf};
-    const Node& reader = graph.nodes[readers[0]];
-    if (is_op(reader, "Relu")) return {0.0f, kInf};
-    if (is_op(reader, "Clip")) {
-        if (auto bounds = clip_bounds(graph, reader)) return *bounds;
-    }
-    return {-kInf, kInf};
+    return activation_bounds(graph, graph.nodes[readers[0]]).value_or(std::make_pair(-kInf, kInf));
 }
 
 // The quantized layers whose bias can absorb a shift, each with its level: the number of correctable layers on the
@@ -296,9 +284,8 @@ Result<BiasCorrectionResult> correct_biases_sequentially(Model& float_model, con
                 squares += mean * mean;
             }
             channels += static_cast<int64_t>(shift.mean_error.size());
-            const std::string bias = apply_shift(float_model.graph,
-                                                 static_cast<size_t>(node_index(float_model.graph, t.layer)), shift,
-                                                 result);
+            const std::string bias = apply_shift(
+                float_model.graph, static_cast<size_t>(node_index(float_model.graph, t.layer)), shift, result);
             if (bias.empty()) continue;
             // The quantized copy reads the corrected float bias (its int32 form differs by under half a step of
             // input scale x weight scale); a MatMul's Add reads the same name in both models.

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/log.h"
+#include "graph/pass_util.h"
 #include "report/model_runner.h"
 
 namespace pare {
@@ -12,7 +13,7 @@ namespace pare {
 namespace {
 
 // Quantizers may be ONNX Runtime's contrib ops (16-bit activations below opset 21).
-bool is_op(const Node& node, const char* op) {
+bool is_op_with_contrib_quantizers(const Node& node, const char* op) {
     const bool quantizer = node.op_type() == "QuantizeLinear" || node.op_type() == "DequantizeLinear";
     return (node.is_onnx_domain() || (quantizer && node.proto.domain() == "com.microsoft")) && node.op_type() == op;
 }
@@ -40,8 +41,9 @@ public:
             }
             return add_copy(node, inputs, name);
         }
-        const bool chain = is_op(node, "QuantizeLinear") || is_op(node, "DequantizeLinear") || is_op(node, "Relu") ||
-                           is_op(node, "Clip");
+        const bool chain = is_op_with_contrib_quantizers(node, "QuantizeLinear") ||
+                           is_op_with_contrib_quantizers(node, "DequantizeLinear") ||
+                           is_op_with_contrib_quantizers(node, "Relu") || is_op_with_contrib_quantizers(node, "Clip");
         if (!chain || node.num_outputs() != 1) return std::nullopt;
         std::vector<std::string> inputs;
         for (int i = 0; i < node.num_inputs(); ++i) {
@@ -65,11 +67,11 @@ private:
         if (name.empty()) return name;
         if (auto constant = copy_constant_cone(name)) return constant;
         const int dq = src_.producer(name);
-        if (dq < 0 || !is_op(src_.nodes[dq], "DequantizeLinear")) {
+        if (dq < 0 || !is_op_with_contrib_quantizers(src_.nodes[dq], "DequantizeLinear")) {
             return defined_in_float(name) ? std::optional<std::string>(name) : std::nullopt;
         }
         const int q = src_.producer(src_.nodes[dq].input(0));
-        if (q < 0 || !is_op(src_.nodes[q], "QuantizeLinear")) return std::nullopt;
+        if (q < 0 || !is_op_with_contrib_quantizers(src_.nodes[q], "QuantizeLinear")) return std::nullopt;
         // Intermediate activations keep their float name on the DequantizeLinear output; graph inputs are read by
         // the QuantizeLinear under their own name.
         std::string source = name;
@@ -152,13 +154,6 @@ private:
     std::map<std::string, std::string> copied_;  // quantized-graph name -> dst name
     std::map<std::string, bool> constant_;       // whether a quantized-graph value is computed from constants only
 };
-
-int node_index(const Graph& graph, const std::string& name) {
-    for (size_t i = 0; i < graph.nodes.size(); ++i) {
-        if (graph.nodes[i].name() == name) return static_cast<int>(i);
-    }
-    return -1;
-}
 
 // Appends a copy of every node of `quantized` under `prefix`, reading the same graph inputs; returns the copy's name
 // of each value.

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
-#include <optional>
 
 #include "core/log.h"
 #include "graph/pass_util.h"
@@ -197,7 +195,7 @@ private:
         // A Relu or Clip is redundant before a quantizer that saturates at its bounds already.
         size_t insert_at = static_cast<size_t>(producer) + 1;
         if (quantizer_covers(producing, params, dtype) && graph_.consumers(producing.input(0)).size() == 1 &&
-            !is_graph_output(producing.input(0))) {
+            !is_graph_output(graph_, producing.input(0))) {
             source = producing.input(0);
             absorbed_[tensor] = producing.op_type();
             quantizer_source_[source] = tensor;
@@ -209,30 +207,17 @@ private:
         graph_.insert_node(insert_at, make_qdq_node("QuantizeLinear", source, scale, zp, quantized, -1, domain));
     }
 
-    // The bounds of a Relu, or of a Clip whose bounds are constant; nullopt for any other node.
-    std::optional<std::pair<float, float>> activation_bounds(const Node& node) const {
-        if (!node.is_onnx_domain()) return std::nullopt;
-        if (node.op_type() == "Relu") return std::make_pair(0.0f, std::numeric_limits<float>::infinity());
-        if (node.op_type() != "Clip") return std::nullopt;
-        return clip_bounds(graph_, node);
-    }
-
-    bool is_absorbable_activation(const Node& node) const { return activation_bounds(node).has_value(); }
+    bool is_absorbable_activation(const Node& node) const { return activation_bounds(graph_, node).has_value(); }
 
     // Whether quantizing `activation`'s input with `params` gives what quantizing its output does for every input:
     // its lower bound quantizes to the lowest level and its upper bound to the highest, so the quantizer's
     // saturation clips as the activation does (a calibrated range wider than a Clip's bounds does not).
     bool quantizer_covers(const Node& activation, const QuantParams& params, DType dtype) const {
-        const auto bounds = activation_bounds(activation);
+        const auto bounds = activation_bounds(graph_, activation);
         if (!bounds) return false;
         const QuantRange levels = quant_range(dtype);
         return quantize_value(bounds->first, params.scale, params.zero_point, levels) == levels.lo &&
                quantize_value(bounds->second, params.scale, params.zero_point, levels) == levels.hi;
-    }
-
-    bool is_graph_output(const std::string& name) const {
-        const auto outputs = graph_.output_names();
-        return std::find(outputs.begin(), outputs.end(), name) != outputs.end();
     }
 
     // Weight to integers behind a DequantizeLinear, bias to int32 with the combined scale.

@@ -52,6 +52,19 @@ std::optional<std::pair<float, float>> clip_bounds(const Graph& graph, const Nod
     return std::make_pair(bounds[0], bounds[1]);
 }
 
+std::optional<std::pair<float, float>> activation_bounds(const Graph& graph, const Node& node) {
+    if (is_op(node, "Relu")) return std::make_pair(0.0f, std::numeric_limits<float>::infinity());
+    if (is_op(node, "Clip")) return clip_bounds(graph, node);
+    return std::nullopt;
+}
+
+int node_index(const Graph& graph, const std::string& name) {
+    for (size_t i = 0; i < graph.nodes.size(); ++i) {
+        if (graph.nodes[i].name() == name) return static_cast<int>(i);
+    }
+    return -1;
+}
+
 std::optional<float> scalar_constant(const Graph& graph, const std::string& value) {
     const auto tensor = graph.constant(value);
     if (!tensor || tensor->dtype() != DType::kF32 || tensor->numel() != 1) return std::nullopt;

@@ -29,6 +29,12 @@ int sole_consumer(const Graph& graph, const std::string& value, const std::set<s
 /// nullopt when one is not constant.
 std::optional<std::pair<float, float>> clip_bounds(const Graph& graph, const Node& clip);
 
+/// The range an ai.onnx Relu ([0, inf)) or a Clip with constant bounds clamps its input to; nullopt for other nodes.
+std::optional<std::pair<float, float>> activation_bounds(const Graph& graph, const Node& node);
+
+/// Index of the node named `name`, or -1.
+int node_index(const Graph& graph, const std::string& name);
+
 /// The value of a one-element float32 constant.
 std::optional<float> scalar_constant(const Graph& graph, const std::string& value);
 
