@@ -144,11 +144,10 @@ int main(int argc, char** argv) {
                      "per tensor of the channels normalised by their RMS, times a scale per output channel)")
         ->check(CLI::IsMember({"per-channel", "per-tensor", "scaled"}))
         ->capture_default_str();
-    quantize_cmd
-        ->add_option("--weight-rounding", quantize.weight_rounding,
-                     "rtn (round to nearest) or gptq (rounds each layer's weight against its input Hessian "
-                     "from --data; int8, int16 and the weight-only schemes); default gptq for the weight-only "
-                     "schemes given --data, else rtn");
+    quantize_cmd->add_option("--weight-rounding", quantize.weight_rounding,
+                             "rtn (round to nearest) or gptq (rounds each layer's weight against its input Hessian "
+                             "from --data; int8, int16 and the weight-only schemes); default gptq for the weight-only "
+                             "schemes given --data, else rtn");
     quantize_cmd->add_option("--activations", quantize.activations, "u8 (asymmetric) or s8-symmetric")
         ->capture_default_str();
     quantize_cmd->add_option("--activation-bits", quantize.activation_bits, "8 or 16")
@@ -184,7 +183,8 @@ int main(int argc, char** argv) {
     quantize_cmd
         ->add_option("--max-drop", quantize.max_drop,
                      "Accuracy budget: top-1 drop in points with --labels, else points of disagreement with "
-                     "the float model; the most damaging layers fall back to int16 activations, then float")
+                     "the float model; the most damaging layers climb the scheme's ladder (int16 activations or "
+                     "int8 weights, then float)")
         ->check(CLI::NonNegativeNumber);
     quantize_cmd->add_option("--max-size", quantize.max_size, "Size budget: bytes of the written model")
         ->check(CLI::PositiveNumber);

@@ -15,8 +15,7 @@ Status check_weight_rounding(const QuantizeOptions& options) {
     if (options.weight_rounding != "gptq") {
         return usage_error("--weight-rounding must be rtn or gptq (got '" + options.weight_rounding + "')");
     }
-    static const std::set<std::string> schemes = {"int8", "int16", "int4", "log", "codebook", "binary", "ternary"};
-    if (!schemes.count(options.scheme)) {
+    if (options.scheme != "int8" && options.scheme != "int16" && !is_weight_only_scheme(options.scheme)) {
         return usage_error(
             "--weight-rounding gptq applies to --scheme int8, int16, int4, log, codebook, binary and "
             "ternary, not " +
