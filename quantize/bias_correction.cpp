@@ -64,12 +64,15 @@ struct ChannelError {
     }
 };
 
-// One layer's output in the float and the quantized model.
-struct Probe {
+// One correctable layer: its output in the float and in the quantized model (the compute node's own, before any
+// output quantizer or absorbed activation), and its level.
+struct Target {
+    std::string layer;
     std::string float_value;
     std::string quantized_value;
-    int64_t axis;  // channel axis: 1 for a Conv, the last (-1) otherwise
-    std::string layer;
+    int64_t axis;  // channel axis of the output: 1 for a Conv, the last (-1) otherwise
+    int level;
+    std::pair<float, float> passed;  // the range the activation reading the output alone passes on
 };
 
 // `model` computing only what `outputs` need: they become its outputs (a pass measuring one level of layers skips
@@ -82,17 +85,20 @@ Model truncated(const Model& model, const std::set<std::string>& outputs) {
     return part;
 }
 
-// Runs the float and the quantized model on the same batches and sums each probe's error per channel (the bounds
-// of `errors`, keyed by float value, must be set). Memory: the probes' float values of one batch.
-Status channel_errors(const Model& float_model, const Model& quantized, const std::vector<Probe>& probes,
-                      Dataset& dataset, int64_t batch, const SessionOptions& options,
-                      std::map<std::string, ChannelError>& errors) {
+// Runs the float and the quantized model on the same batches and sums each target's error per channel, within the
+// range its activation passes on; by float value. Memory: the targets' float values of one batch.
+Result<std::map<std::string, ChannelError>> channel_errors(const Model& float_model, const Model& quantized,
+                                                           const std::vector<const Target*>& targets, Dataset& dataset,
+                                                           int64_t batch, const SessionOptions& options) {
     SessionOptions float_options = options, quantized_options = options;
-    std::map<std::string, const Probe*> by_quantized;
-    for (const Probe& p : probes) {
-        float_options.observed.insert(p.float_value);
-        quantized_options.observed.insert(p.quantized_value);
-        by_quantized[p.quantized_value] = &p;
+    std::map<std::string, const Target*> by_quantized;
+    std::map<std::string, ChannelError> errors;
+    for (const Target* t : targets) {
+        float_options.observed.insert(t->float_value);
+        quantized_options.observed.insert(t->quantized_value);
+        by_quantized[t->quantized_value] = t;
+        errors[t->float_value].lo = t->passed.first;
+        errors[t->float_value].hi = t->passed.second;
     }
     const Model float_part = truncated(float_model, float_options.observed);
     const Model quantized_part = truncated(quantized, quantized_options.observed);
@@ -107,19 +113,20 @@ Status channel_errors(const Model& float_model, const Model& quantized, const st
     quantized_runner.set_observer([&](const std::string& name, const Tensor& value) {
         auto it = by_quantized.find(name);
         if (it == by_quantized.end() || !observed.ok()) return;
-        const Probe& p = *it->second;
-        auto f = reference.find(p.float_value);
+        const Target& t = *it->second;
+        auto f = reference.find(t.float_value);
         if (f == reference.end()) return;
-        observed = errors[p.float_value].add(f->second, value, p.axis, rows, p.layer);
+        observed = errors[t.float_value].add(f->second, value, t.axis, rows, t.layer);
     });
     if (float_runner.fixed_batch()) batch = float_runner.fixed_batch();
-    return dataset.for_each_batch(batch, [&](int64_t, const std::vector<Tensor>& inputs) -> Status {
+    PARE_RETURN_IF_ERROR(dataset.for_each_batch(batch, [&](int64_t, const std::vector<Tensor>& inputs) -> Status {
         rows = inputs[0].dim(0);
         reference.clear();
         PARE_RETURN_IF_ERROR(float_runner.run(inputs).status());
         PARE_RETURN_IF_ERROR(quantized_runner.run(inputs).status());
         return observed;
-    });
+    }));
+    return errors;
 }
 
 // Where a layer's per-channel bias lives: an initializer read by nothing else, the factor it enters with (Gemm's
@@ -161,14 +168,14 @@ BiasSlot find_bias_slot(const Graph& graph, const Node& node, int64_t channels) 
     return slot;
 }
 
-// Subtracts the shift from node `index`'s bias (adding one when the slot says so); returns the bias's name, or ""
-// when the layer has no bias to edit.
-std::string apply_shift(Graph& graph, size_t index, const BiasShift& shift, BiasCorrectionResult& result) {
+// Subtracts the shift from node `index`'s bias (adding one when the slot says so) and records the bias's name, or
+// the layer as skipped when it has no bias to edit.
+void apply_shift(Graph& graph, size_t index, const BiasShift& shift, BiasCorrectionResult& result) {
     const int64_t channels = static_cast<int64_t>(shift.mean_error.size());
     BiasSlot slot = find_bias_slot(graph, graph.nodes[index], channels);
     if (!slot.found()) {
         result.skipped.push_back(shift.layer);
-        return "";
+        return;
     }
     Tensor bias = slot.add ? Tensor(DType::kF32, {channels}) : graph.constant(slot.name)->clone();
     for (int64_t c = 0; c < channels; ++c) {
@@ -186,19 +193,8 @@ std::string apply_shift(Graph& graph, size_t index, const BiasShift& shift, Bias
     }
     graph.set_initializer(slot.name, bias);
     ++result.corrected;
-    return slot.name;
+    result.biases[shift.layer] = slot.name;
 }
-
-// One correctable layer: its output in the float and in the quantized model (the compute node's own, before any
-// output quantizer or absorbed activation), and its level.
-struct Target {
-    std::string layer;
-    std::string float_value;
-    std::string quantized_value;
-    int64_t axis;  // channel axis of the output: 1 for a Conv, the last (-1) otherwise
-    int level;
-    std::pair<float, float> passed;  // the range the activation reading the output alone passes on
-};
 
 // The range of values a layer's output goes on with: that of the Relu or Clip reading it alone, else everything.
 std::pair<float, float> passed_range(const Graph& graph, const Node& node) {
@@ -262,21 +258,18 @@ Result<BiasCorrectionResult> correct_biases_sequentially(Model& float_model, con
     double squares = 0.0;
     int64_t channels = 0;
     for (int level = 0; level < levels; ++level) {
-        std::vector<Probe> probes;
-        std::map<std::string, ChannelError> errors;
+        std::vector<const Target*> level_targets;
         for (const Target& t : targets) {
-            if (t.level != level) continue;
-            probes.push_back(Probe{t.float_value, t.quantized_value, t.axis, t.layer});
-            errors[t.float_value].lo = t.passed.first;
-            errors[t.float_value].hi = t.passed.second;
+            if (t.level == level) level_targets.push_back(&t);
         }
-        PARE_RETURN_IF_ERROR(channel_errors(reference, current, probes, dataset, batch, options, errors));
+        PARE_ASSIGN_OR_RETURN(const auto errors,
+                              channel_errors(reference, current, level_targets, dataset, batch, options));
         ++result.passes;
-        for (const Target& t : targets) {
-            if (t.level != level) continue;
-            const ChannelError& error = errors[t.float_value];
+        std::vector<BiasShift> shifts;
+        for (const Target* t : level_targets) {
+            const ChannelError& error = errors.at(t->float_value);
             if (error.sum.empty()) continue;
-            BiasShift shift{t.layer, {}};
+            BiasShift shift{t->layer, {}};
             for (size_t c = 0; c < error.sum.size(); ++c) {
                 // A channel whose float output never passed the activation keeps its bias.
                 const double mean = error.count[c] ? error.sum[c] / static_cast<double>(error.count[c]) : 0.0;
@@ -284,18 +277,23 @@ Result<BiasCorrectionResult> correct_biases_sequentially(Model& float_model, con
                 squares += mean * mean;
             }
             channels += static_cast<int64_t>(shift.mean_error.size());
-            const std::string bias = apply_shift(
-                float_model.graph, static_cast<size_t>(node_index(float_model.graph, t.layer)), shift, result);
-            if (bias.empty()) continue;
+            shifts.push_back(std::move(shift));
+        }
+        const BiasCorrectionResult applied = correct_biases(float_model.graph, shifts);
+        result.corrected += applied.corrected;
+        result.added += applied.added;
+        result.skipped.insert(result.skipped.end(), applied.skipped.begin(), applied.skipped.end());
+        for (const auto& [layer, bias] : applied.biases) {
+            result.biases[layer] = bias;
             // The quantized copy reads the corrected float bias (its int32 form differs by under half a step of
             // input scale x weight scale); a MatMul's Add reads the same name in both models.
-            Tensor value = *float_model.graph.constant(bias);
-            Node& node = current.graph.nodes[static_cast<size_t>(node_index(current.graph, t.layer))];
+            const Tensor value = *float_model.graph.constant(bias);
+            Node& node = current.graph.nodes[static_cast<size_t>(node_index(current.graph, layer))];
             if (is_op(node, "MatMul")) {
                 current.graph.set_initializer(bias, value);
                 continue;
             }
-            const std::string name = current.graph.unique_name("pare_bias_correction/" + t.layer);
+            const std::string name = current.graph.unique_name("pare_bias_correction/" + layer);
             current.graph.set_initializer(name, value);
             while (node.num_inputs() < 3) node.proto.add_input("");
             node.proto.set_input(2, name);

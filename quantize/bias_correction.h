@@ -8,6 +8,7 @@
 // (which can be large: a ReLU6 network's channels are often mostly negative) would move the bias of the live one.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@ struct BiasCorrectionResult {
     /// Root mean square over the corrected layers' channels of the mean output error E[y_q - y] they had when
     /// measured (upstream layers already corrected; inside the bounds of a Relu/Clip after the layer).
     double shift_rms = 0.0;
+    std::map<std::string, std::string> biases;  // corrected layer -> the bias initializer it now reads
 };
 
 /// Subtracts each shift from its layer's float bias in `graph`: a Conv's B or a Gemm's C (divided by beta), added
