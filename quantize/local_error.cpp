@@ -1,8 +1,10 @@
 #include "quantize/local_error.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "core/log.h"
 #include "graph/pass_util.h"
@@ -200,6 +202,25 @@ Status add_batch(const std::map<std::string, Tensor>& values, int64_t rows, cons
     return Status();
 }
 
+// Runs `model` over the dataset in batches of `batch` (the model's own when it fixes one) and hands `consume` each
+// batch's `observed` values (copies, by name) and its sample count. `what` names the model in errors.
+using ObservedBatch = std::function<Status(const std::map<std::string, Tensor>& values, int64_t rows)>;
+Status for_each_observed_batch(const Model& model, const std::set<std::string>& observed, Dataset& dataset,
+                               int64_t batch, const SessionOptions& options, const std::string& what,
+                               const ObservedBatch& consume) {
+    SessionOptions observing = options;
+    observing.observed = observed;
+    ModelRunner runner(model, observing, what);
+    std::map<std::string, Tensor> values;
+    runner.set_observer([&](const std::string& name, const Tensor& value) { values[name] = value.clone(); });
+    if (runner.fixed_batch()) batch = runner.fixed_batch();
+    return dataset.for_each_batch(batch, [&](int64_t, const std::vector<Tensor>& inputs) -> Status {
+        values.clear();
+        PARE_RETURN_IF_ERROR(runner.run(inputs).status());
+        return consume(values, inputs[0].dim(0));
+    });
+}
+
 }  // namespace
 
 LocalErrorGraph build_local_error_graph(const Model& float_model, const Model& quantized,
@@ -239,22 +260,6 @@ LocalErrorGraph build_local_error_graph(const Model& float_model, const Model& q
         }
     }
     return result;
-}
-
-Status for_each_observed_batch(const Model& model, const std::set<std::string>& observed, Dataset& dataset,
-                               int64_t batch, const SessionOptions& options, const std::string& what,
-                               const ObservedBatch& consume) {
-    SessionOptions observing = options;
-    observing.observed = observed;
-    ModelRunner runner(model, observing, what);
-    std::map<std::string, Tensor> values;
-    runner.set_observer([&](const std::string& name, const Tensor& value) { values[name] = value.clone(); });
-    if (runner.fixed_batch()) batch = runner.fixed_batch();
-    return dataset.for_each_batch(batch, [&](int64_t, const std::vector<Tensor>& inputs) -> Status {
-        values.clear();
-        PARE_RETURN_IF_ERROR(runner.run(inputs).status());
-        return consume(values, inputs[0].dim(0));
-    });
 }
 
 Result<LayerErrors> measure_local_errors(const LocalErrorGraph& graph, Dataset& dataset, int64_t batch,

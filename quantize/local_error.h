@@ -5,9 +5,6 @@
 // the float input), so one pass over the data measures every layer, with memory bounded by one batch.
 #pragma once
 
-#include <functional>
-#include <map>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -46,14 +43,6 @@ struct LayerErrors {
     std::vector<ErrorStats> local;       // per LocalErrorGraph::probes
     std::vector<ErrorStats> cumulative;  // per LocalErrorGraph::cumulative
 };
-
-/// Runs `model` over the dataset in batches of `batch` (the model's own when it fixes one) and hands `consume` each
-/// batch's `observed` values (copies, by name) and its sample count: the streaming loop every measurement on a
-/// local-error graph shares. `what` names the model in errors.
-using ObservedBatch = std::function<Status(const std::map<std::string, Tensor>& values, int64_t rows)>;
-Status for_each_observed_batch(const Model& model, const std::set<std::string>& observed, Dataset& dataset,
-                               int64_t batch, const SessionOptions& options, const std::string& what,
-                               const ObservedBatch& consume);
 
 /// Runs the graph over the dataset in batches of `batch` (the model's own when it fixes one) and returns the error of
 /// every probe's value against its reference, in probe order. Streaming: nothing is kept across batches.
