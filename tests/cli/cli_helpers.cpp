@@ -14,6 +14,8 @@
 #include <regex>
 #include <sstream>
 
+#include "core/file_io.h"
+
 extern char** environ;
 
 namespace pare_cli {
@@ -162,13 +164,27 @@ RunResult run_pare(const std::vector<std::string>& args) {
     return result;
 }
 
+namespace {
+
+void check_report_schema(const nlohmann::json& report) {
+    const auto violations = schema_violations(report_schema(), report);
+    for (const auto& violation : violations) MESSAGE("schema: " << violation);
+    CHECK(violations.empty());
+}
+
+}  // namespace
+
+nlohmann::json read_report(const std::string& path) {
+    nlohmann::json report = nlohmann::json::parse(pare::read_file(path).value());
+    check_report_schema(report);
+    return report;
+}
+
 nlohmann::json parse_report(const RunResult& run) {
     INFO("stderr: " << run.err);
     REQUIRE(run.code == 0);
     nlohmann::json report = nlohmann::json::parse(run.out);
-    const auto violations = schema_violations(report_schema(), report);
-    for (const auto& violation : violations) MESSAGE("schema: " << violation);
-    CHECK(violations.empty());
+    check_report_schema(report);
     return report;
 }
 

@@ -19,6 +19,8 @@ RunResult run_pare(const std::vector<std::string>& args);
 
 /// The report a successful run printed on stdout, checked against docs/report-schema.json.
 nlohmann::json parse_report(const RunResult& run);
+/// A report file a run wrote (--report FILE), checked against the schema like parse_report's.
+nlohmann::json read_report(const std::string& path);
 
 /// Checks a failed run: exit `code`, nothing on stdout, one stderr line "pare: error: ...".
 void check_one_error_line(const RunResult& run, int code);

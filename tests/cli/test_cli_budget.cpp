@@ -28,13 +28,6 @@ struct FragileFiles {
     }
 };
 
-nlohmann::json read_report(const std::string& path) {
-    const nlohmann::json report = nlohmann::json::parse(pare::read_file(path).value());
-    const auto violations = schema_violations(report_schema(), report);
-    for (const auto& violation : violations) CHECK_MESSAGE(false, violation);
-    return report;
-}
-
 std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
     args.insert(args.end(), more.begin(), more.end());
     return args;

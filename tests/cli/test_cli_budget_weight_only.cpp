@@ -32,12 +32,6 @@ struct WeightFragileFiles {
     }
 };
 
-nlohmann::json read_report(const std::string& path) {
-    const nlohmann::json report = nlohmann::json::parse(pare::read_file(path).value());
-    for (const auto& violation : schema_violations(report_schema(), report)) CHECK_MESSAGE(false, violation);
-    return report;
-}
-
 // The stored type of each MatMul's weight codes: the integer initializers its weight is decoded from (int4 or int8
 // behind DequantizeLinear, uint4 log codes behind Cast -> Gather -> Mul), or "float" for the float initializer.
 std::string weight_forms(const pare::Model& model) {
