@@ -43,56 +43,80 @@ Range symmetric_of(double t) { return Range{-t, t}; }
 // Clips an asymmetric range to a symmetric threshold without leaving the data's own range.
 Range clip_to(const MinMax& range, double t) { return Range{std::max(range.min, -t), std::min(range.max, t)}; }
 
-// Replaces zero counts by a small epsilon taken from the non-zero ones, so KL divergence stays finite
-// (as TensorRT and MXNet do).
-void smooth(std::vector<double>& distribution) {
-    constexpr double kEpsilon = 1e-4;
-    size_t zeros = 0;
-    for (double p : distribution) zeros += p == 0;
-    const size_t nonzeros = distribution.size() - zeros;
-    if (!zeros || !nonzeros) return;
-    const double taken = kEpsilon * static_cast<double>(zeros) / static_cast<double>(nonzeros);
-    for (double& p : distribution) p = p == 0 ? kEpsilon : p - taken;
-}
-
-void normalize(std::vector<double>& distribution) {
-    double total = 0.0;
-    for (double p : distribution) total += p;
-    if (total > 0) {
-        for (double& p : distribution) p /= total;
+// KL divergence between the magnitude histogram clipped at bin i (outliers added to bin i - 1) and its quantization
+// to `levels` levels, as TensorRT computes it: the unclipped bins are merged into `levels` groups (the remainder joins
+// the last), each group's mass spread evenly over its bins where the reference is non-zero; in both distributions
+// zero bins get a small epsilon taken evenly from the non-zero ones (as TensorRT and MXNet do), then both are
+// normalized. Expanded so that a candidate costs one logarithm per non-zero bin and O(1) per group: with P and Q the
+// smoothed masses over their totals,
+//   D = sum_k P_k log(P_k / Q_k) = (sum_{r_k>0} (r_k - t) log(r_k - t) - sum_g S_g log q_g) / Z_P + log(Z_Q / Z_P),
+// t being the epsilon taken from each non-zero reference bin, q_g a group's smoothed value and S_g its smoothed
+// reference mass; the zero bins' terms cancel.
+class ClippedDivergence {
+public:
+    explicit ClippedDivergence(const std::vector<double>& magnitude)
+        : magnitude_(magnitude), mass_(magnitude.size() + 1, 0.0), nonzero_(magnitude.size() + 1, 0) {
+        for (size_t k = 0; k < magnitude.size(); ++k) {
+            mass_[k + 1] = mass_[k] + magnitude[k];
+            nonzero_[k + 1] = nonzero_[k] + (magnitude[k] > 0);
+        }
     }
-}
 
-// KL divergence between the magnitude histogram clipped at bin i (outliers added to the last bin) and its
-// quantization to `levels` levels, as TensorRT computes it. `reference` and `quantized` are scratch space.
-double clipped_divergence(const std::vector<double>& magnitude, int i, int levels, std::vector<double>& reference,
-                          std::vector<double>& quantized) {
-    reference.assign(magnitude.begin(), magnitude.begin() + i);
-    for (size_t k = static_cast<size_t>(i); k < magnitude.size(); ++k) reference[i - 1] += magnitude[k];
-    // Merge the unclipped bins into `levels` groups (the remainder joins the last group), then spread each group's
-    // mass evenly over the bins where the reference is non-zero.
-    const int merged = i / levels;
-    quantized.assign(i, 0.0);
-    for (int level = 0; level < levels; ++level) {
+    double operator()(int i, int levels) const {
+        const double total = mass_.back();
+        const double last = magnitude_[i - 1] + (total - mass_[i]);  // the clipped reference's last bin
+        const int64_t nonzeros = nonzero_[i - 1] + (last > 0);
+        const double taken = smoothing_share(i - nonzeros, nonzeros);
+        // Groups: each one's mass (of the unclipped histogram), non-zero reference bins and smoothed reference mass.
+        const int merged = i / levels;
+        int64_t quantized_nonzeros = 0;
+        double quantized_total = 0.0;
+        for (int level = 0; level < levels; ++level) {
+            const Group g = group(level, merged, levels, i, last);
+            if (g.nonzeros > 0 && g.mass > 0) quantized_nonzeros += g.nonzeros, quantized_total += g.mass;
+        }
+        if (quantized_total <= 0) return INFINITY;
+        const double quantized_taken = smoothing_share(i - quantized_nonzeros, quantized_nonzeros);
+        double sum = 0.0;
+        for (int level = 0; level < levels; ++level) {
+            const Group g = group(level, merged, levels, i, last);
+            if (g.nonzeros == 0) continue;
+            const double value = g.mass > 0 ? g.mass / g.nonzeros - quantized_taken : kEpsilon;
+            sum -= (g.reference_mass - g.nonzeros * taken) * std::log(value);
+        }
+        for (int k = 0; k < i - 1; ++k) {
+            if (magnitude_[k] > 0) sum += (magnitude_[k] - taken) * std::log(magnitude_[k] - taken);
+        }
+        if (last > 0) sum += (last - taken) * std::log(last - taken);
+        return sum / total + std::log(quantized_total / total);
+    }
+
+private:
+    static constexpr double kEpsilon = 1e-4;
+    struct Group {
+        double mass, reference_mass;
+        int64_t nonzeros;
+    };
+
+    // The epsilon each non-zero bin gives up so that every zero bin holds kEpsilon (none without zero bins).
+    static double smoothing_share(int64_t zeros, int64_t nonzeros) {
+        return zeros > 0 && nonzeros > 0 ? kEpsilon * static_cast<double>(zeros) / static_cast<double>(nonzeros) : 0.0;
+    }
+
+    Group group(int level, int merged, int levels, int i, double last) const {
         const int begin = level * merged, end = level == levels - 1 ? i : begin + merged;
-        double mass = 0.0;
-        int nonzero = 0;
-        for (int k = begin; k < end; ++k) {
-            mass += magnitude[k];
-            nonzero += reference[k] > 0;
+        Group g{mass_[end] - mass_[begin], mass_[end] - mass_[begin], nonzero_[end] - nonzero_[begin]};
+        if (end == i) {  // holds the last bin, whose reference has the clipped outliers added
+            g.reference_mass += last - magnitude_[i - 1];
+            g.nonzeros += (last > 0) - (magnitude_[i - 1] > 0);
         }
-        for (int k = begin; k < end; ++k) {
-            if (reference[k] > 0) quantized[k] = mass / nonzero;
-        }
+        return g;
     }
-    smooth(reference);
-    smooth(quantized);
-    normalize(reference);
-    normalize(quantized);
-    double divergence = 0.0;
-    for (int k = 0; k < i; ++k) divergence += reference[k] * std::log(reference[k] / quantized[k]);
-    return divergence;
-}
+
+    const std::vector<double>& magnitude_;
+    std::vector<double> mass_;
+    std::vector<int64_t> nonzero_;
+};
 
 // TensorRT's entropy calibration over |x|: the threshold whose quantized distribution loses the least information
 // (KL divergence) against the clipped reference distribution. Thresholds are tried every kEntropyStride bins, then
@@ -113,9 +137,9 @@ double entropy_threshold(const Histogram& histogram, int bits) {
     if (last_used <= levels) return last_used * histogram.bin_width();
     double best_divergence = INFINITY;
     int best = last_used;
-    std::vector<double> reference, quantized;
+    const ClippedDivergence clipped_divergence(magnitude);
     auto try_threshold = [&](int i) {
-        const double divergence = clipped_divergence(magnitude, i, levels, reference, quantized);
+        const double divergence = clipped_divergence(i, levels);
         if (divergence < best_divergence || (divergence == best_divergence && i < best)) {
             best_divergence = divergence;
             best = i;
