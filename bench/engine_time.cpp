@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     SessionOptions options;
     options.threads = std::atoi(argv[3]);
     double seconds = 2.0;
-    bool list_kernels = false, check = false, profile = false;
+    bool list_kernels = false, check = false, profile = false, observe = false;
     for (int i = 4; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--reference") {
@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
             check = true;
         } else if (arg == "--verbose") {
             set_log_level(LogLevel::kVerbose);
+        } else if (arg == "--observe") {
+            observe = true;
         } else if (arg == "--profile") {
             options.profile = profile = true;
         } else {
@@ -75,7 +77,13 @@ int main(int argc, char** argv) {
         }
         inputs.push_back(t);
     }
+    if (observe) {
+        options.observe_any_layout = true;
+        for (const Node& node : model.graph.nodes)
+            for (const auto& o : node.proto.output()) options.observed.insert(o);
+    }
     auto session = Session::create(model, shapes, options);
+    if (observe) (*session)->set_observer([](const std::string&, const Tensor&) {});
     if (!session.ok()) {
         std::fprintf(stderr, "%s\n", session.status().message().c_str());
         return 4;

@@ -30,11 +30,12 @@ struct MinMax {
 /// Histograms count at most this many values of each sample of a tensor: a larger sample contributes runs of
 /// kHistogramRun consecutive values, one run every kHistogramRun x k values (k = ceil(values / this)), from an offset
 /// that varies with the sample's index, so every position is counted across samples and the histogram still depends
-/// only on the data, not on the batching. Binning every value of a wide activation costs more than computing it, and
-/// runs (a cache line each) cost a fraction of single values picked across the whole sample. min/max and per-channel
-/// ranges always see every value.
-constexpr int64_t kHistogramValuesPerSample = 1024;
-constexpr int64_t kHistogramRun = 16;
+/// only on the data, not on the batching. Binning every value of a wide activation costs more than computing it
+/// (binning is the larger part of calibration's cost on a transformer); the runs are gathered while the scan for
+/// min/max has the sample in cache, and short runs spread the picks over the sample. min/max and per-channel ranges
+/// always see every value.
+constexpr int64_t kHistogramValuesPerSample = 256;
+constexpr int64_t kHistogramRun = 4;
 
 /// Where sample `sample`'s first run starts, in 0 .. period-1: Fibonacci hashing (Knuth's multiplicative hash, high
 /// bits), which spreads the offsets of consecutive samples evenly over the period.

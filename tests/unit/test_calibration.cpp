@@ -183,11 +183,11 @@ TEST_CASE("tensor stats: NaN names the tensor and sample, halves and settling ar
 }
 
 TEST_CASE("tensor stats: large samples are histogrammed through runs of values that ignore the batching") {
-    // 12 samples of 3000 values (enough for the threads to share the batch): each sample contributes runs of 16
-    // values, one every 48 (16 x ceil(3000 / kHistogramValuesPerSample)), from an offset set by its index; min/max
+    // 12 samples of 3000 values (enough for the threads to share the batch): each sample contributes runs of 4
+    // values, one every 48 (4 x ceil(3000 / kHistogramValuesPerSample)), from an offset set by its index; min/max
     // see every value.
-    REQUIRE(kHistogramValuesPerSample == 1024);
-    REQUIRE(kHistogramRun == 16);
+    REQUIRE(kHistogramValuesPerSample == 256);
+    REQUIRE(kHistogramRun == 4);
     const int64_t per_sample = 3000, samples = 12, period = 48, low_at = 1500;
     std::vector<float> data(static_cast<size_t>(per_sample * samples), 0.25f);
     for (int64_t s = 0; s < samples; ++s) data[static_cast<size_t>(s * per_sample + low_at)] = -8.0f;
@@ -199,12 +199,12 @@ TEST_CASE("tensor stats: large samples are histogrammed through runs of values t
     }
     CHECK(together.histogram().counts() == apart.histogram().counts());
     CHECK(together.range().min == -8.0f);
-    // Sample s counts the positions p >= its offset with (p - offset) mod 48 below 16: count them one by one.
+    // Sample s counts the positions p >= its offset with (p - offset) mod 48 below 4: count them one by one.
     int64_t expected_total = 0, expected_low = 0;
     for (int64_t s = 0; s < samples; ++s) {
         const int64_t offset = histogram_run_offset(s, period);
         for (int64_t p = offset; p < per_sample; ++p) {
-            if ((p - offset) % period >= 16) continue;
+            if ((p - offset) % period >= kHistogramRun) continue;
             ++expected_total;
             expected_low += p == low_at;
         }
