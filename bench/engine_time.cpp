@@ -1,13 +1,14 @@
 // Times pare's engine on one model, the counterpart of ort_time.js:
 //
 //   pare_engine_time MODEL BATCH THREADS [SECONDS] [--reference] [--no-optimize] [--kernels] [--check] [--verbose]
-//                    [--profile]
+//                    [--profile] [--observe]
 //
 // Feeds random float32 data to every graph input (the first dimension set to BATCH) and prints one JSON line with
 // the median latency and throughput; --kernels lists the kernel chosen for each node on stderr first; --check also
 // runs the reference kernels on the unoptimized graph and reports the largest difference of the outputs; --verbose
 // logs why fast kernels declined or handed a node to its reference kernel; --profile prints each node's share of the
-// time on stderr, slowest first.
+// time on stderr, slowest first; --observe runs the engine as calibration does, every node output observed (so no
+// fusion hides one), with an observer that does nothing: the engine's share of calibration's cost.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -79,8 +80,9 @@ int main(int argc, char** argv) {
     }
     if (observe) {
         options.observe_any_layout = true;
-        for (const Node& node : model.graph.nodes)
-            for (const auto& o : node.proto.output()) options.observed.insert(o);
+        for (const Node& node : model.graph.nodes) {
+            for (const auto& output : node.proto.output()) options.observed.insert(output);
+        }
     }
     auto session = Session::create(model, shapes, options);
     if (observe) (*session)->set_observer([](const std::string&, const Tensor&) {});
