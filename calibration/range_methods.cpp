@@ -6,6 +6,8 @@
 #include <memory>
 #include <vector>
 
+#include "core/vector_math.h"
+
 namespace pare {
 
 namespace {
@@ -55,10 +57,18 @@ Range clip_to(const MinMax& range, double t) { return Range{std::max(range.min, 
 class ClippedDivergence {
 public:
     explicit ClippedDivergence(const std::vector<double>& magnitude)
-        : magnitude_(magnitude), mass_(magnitude.size() + 1, 0.0), nonzero_(magnitude.size() + 1, 0) {
+        : magnitude_(magnitude),
+          mass_(magnitude.size() + 1, 0.0),
+          nonzero_(magnitude.size() + 1, 0),
+          plain_entropy_(magnitude.size() + 1, 0.0),
+          smoothed_(magnitude.size()),
+          logs_(magnitude.size()) {
+        for (size_t k = 0; k < magnitude.size(); ++k) smoothed_[k] = magnitude[k] > 0 ? magnitude[k] : 1.0;
+        vector_log(smoothed_.data(), logs_.data(), static_cast<int64_t>(magnitude.size()));
         for (size_t k = 0; k < magnitude.size(); ++k) {
             mass_[k + 1] = mass_[k] + magnitude[k];
             nonzero_[k + 1] = nonzero_[k] + (magnitude[k] > 0);
+            plain_entropy_[k + 1] = plain_entropy_[k] + (magnitude[k] > 0 ? magnitude[k] * logs_[k] : 0.0);
         }
     }
 
@@ -84,15 +94,25 @@ public:
             const double value = g.mass > 0 ? g.mass / g.nonzeros - quantized_taken : kEpsilon;
             sum -= (g.reference_mass - g.nonzeros * taken) * std::log(value);
         }
-        for (int k = 0; k < i - 1; ++k) {
-            if (magnitude_[k] > 0) sum += (magnitude_[k] - taken) * std::log(magnitude_[k] - taken);
-        }
-        if (last > 0) sum += (last - taken) * std::log(last - taken);
+        sum += smoothed_entropy_sum(i, last, taken);
         return sum / total + std::log(quantized_total / total);
     }
 
 private:
     static constexpr double kEpsilon = 1e-4;
+
+    // sum (r_k - t) log(r_k - t) over the clipped reference's non-zero bins. Without smoothing (t = 0) that is a
+    // prefix sum; otherwise the logarithms are taken a vector at a time (the bulk of the entropy method's cost).
+    double smoothed_entropy_sum(int i, double last, double taken) const {
+        const double last_term = last > 0 ? (last - taken) * std::log(last - taken) : 0.0;
+        if (taken == 0) return plain_entropy_[i - 1] + last_term;
+        for (int k = 0; k < i - 1; ++k) smoothed_[k] = magnitude_[k] > 0 ? magnitude_[k] - taken : 1.0;  // log 1 = 0
+        vector_log(smoothed_.data(), logs_.data(), i - 1);
+        double sum = 0.0;
+        for (int k = 0; k < i - 1; ++k) sum += magnitude_[k] > 0 ? smoothed_[k] * logs_[k] : 0.0;
+        return sum + last_term;
+    }
+
     struct Group {
         double mass, reference_mass;
         int64_t nonzeros;
@@ -114,8 +134,10 @@ private:
     }
 
     const std::vector<double>& magnitude_;
-    std::vector<double> mass_;
-    std::vector<int64_t> nonzero_;
+    std::vector<double> mass_;                     // prefix sums of the magnitude histogram
+    std::vector<int64_t> nonzero_;                 // prefix counts of its non-zero bins
+    std::vector<double> plain_entropy_;            // prefix sums of m log m
+    mutable std::vector<double> smoothed_, logs_;  // scratch
 };
 
 // TensorRT's entropy calibration over |x|: the threshold whose quantized distribution loses the least information
