@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <numeric>
 
 #include <omp.h>
@@ -51,61 +50,112 @@ int bin_index(float value, float inverse_width) {
                       Histogram::kBins - 1);
 }
 
-PARE_SIMD_CLONES void compute_bins(const float* values, int64_t count, float inverse_width, int32_t* bins) {
-    for (int64_t i = 0; i < count; ++i) bins[i] = bin_index(values[i], inverse_width);
+struct BinSpan {
+    int first, last;
+};
+
+// The bins of `count` values into `bins`, and the lowest and highest of them (one vector loop, hence the clones).
+PARE_SIMD_CLONES BinSpan compute_bins(const float* values, int64_t count, float inverse_width, int32_t* bins) {
+    int first = Histogram::kBins, last = -1;
+    for (int64_t i = 0; i < count; ++i) {
+        const int bin = bin_index(values[i], inverse_width);
+        bins[i] = bin;
+        first = std::min(first, bin);
+        last = std::max(last, bin);
+    }
+    return BinSpan{first, last};
 }
 
-// Adds the bins of `count` values to `counts`. Bin indices are computed a block at a time (a loop GCC vectorizes),
-// then counted round-robin into four 16-bit counter sets: they fit in L1 together, and neighbouring equal values
-// (the zeros after a Relu) land in different sets, so an increment rarely waits for the previous one. The sets are
-// added to `counts` before any of them can overflow (a vector loop, hence the clones).
-PARE_SIMD_CLONES void count_bins(const float* values, int64_t count, float inverse_width, uint64_t* counts) {
-    constexpr int kSets = 4;
-    constexpr int64_t kBlock = 512;
-    constexpr int64_t kChunk = kSets * 65535 / kBlock * kBlock;  // each set counts at most 65535 per chunk
-    alignas(64) uint16_t sets[kSets][Histogram::kBins];
-    alignas(64) int32_t bins[kBlock];
-    for (int64_t chunk = 0; chunk < count; chunk += kChunk) {
-        std::memset(sets, 0, sizeof sets);
-        const int64_t chunk_end = std::min(count, chunk + kChunk);
-        for (int64_t block = chunk; block < chunk_end; block += kBlock) {
-            const int64_t n = std::min(kBlock, chunk_end - block);
-            compute_bins(values + block, n, inverse_width, bins);
-            int64_t j = 0;
-            for (; j + kSets <= n; j += kSets) {
-                for (int set = 0; set < kSets; ++set) ++sets[set][bins[j + set]];
-            }
-            for (; j < n; ++j) ++sets[0][bins[j]];
+}  // namespace
+
+void HistogramTally::reset(const Histogram& histogram) {
+    exponent_ = histogram.exponent();
+    range_ = histogram.range();
+    inverse_width_ = std::ldexp(1.0f, -(exponent_ + 1)) * Histogram::kBins;
+    first_ = 0;
+    last_ = -1;
+    sets_.resize(static_cast<size_t>(kSets) * Histogram::kBins);
+}
+
+// Counters are cleared when values first reach them: a tally pays only for the bins its values use.
+void HistogramTally::cover(int first, int last) {
+    const auto clear = [&](int from, int to) {
+        for (int set = 0; set < kSets; ++set) {
+            std::fill(sets_.begin() + set * Histogram::kBins + from, sets_.begin() + set * Histogram::kBins + to + 1,
+                      0u);
         }
-        for (int b = 0; b < Histogram::kBins; ++b)
-            counts[b] += uint64_t(sets[0][b]) + sets[1][b] + sets[2][b] + sets[3][b];
+    };
+    if (last_ < first_) {
+        clear(first, last);
+        first_ = first, last_ = last;
+        return;
+    }
+    if (first < first_) clear(first, first_ - 1), first_ = first;
+    if (last > last_) clear(last_ + 1, last), last_ = last;
+}
+
+// Bin indices are computed a block at a time, then counted round-robin into four counter sets: neighbouring equal
+// values (the zeros after a Relu) land in different sets, so an increment rarely waits for the previous one.
+void HistogramTally::add(const float* values, int64_t count) {
+    constexpr int64_t kBlock = 512;
+    alignas(64) int32_t bins[kBlock];
+    uint32_t* const sets = sets_.data();
+    for (int64_t block = 0; block < count; block += kBlock) {
+        const int64_t n = std::min(kBlock, count - block);
+        const BinSpan span = compute_bins(values + block, n, inverse_width_, bins);
+        cover(span.first, span.last);
+        int64_t j = 0;
+        for (; j + kSets <= n; j += kSets) {
+            for (int set = 0; set < kSets; ++set) ++sets[set * Histogram::kBins + bins[j + set]];
+        }
+        for (; j < n; ++j) ++sets[bins[j]];
+    }
+}
+
+namespace {
+
+// counts[b] += the sum of the sets' counters at b, for b in [first, last] (a vector loop, hence the clones).
+PARE_SIMD_CLONES void add_sets(const uint32_t* sets, int first, int last, uint64_t* counts) {
+    for (int b = first; b <= last; ++b) {
+        counts[b] += uint64_t(sets[b]) + sets[Histogram::kBins + b] + sets[2 * Histogram::kBins + b] +
+                     sets[3 * Histogram::kBins + b];
     }
 }
 
 }  // namespace
 
+void Histogram::add_tallies(const std::vector<HistogramTally*>& tallies, int part, int parts) {
+    static_assert(HistogramTally::kSets == 4, "add_sets adds four sets");
+    const int begin = kBins * part / parts, end = kBins * (part + 1) / parts;
+    for (const HistogramTally* tally : tallies) {
+        if (!tally) continue;  // a thread the team did not get
+        add_sets(tally->sets_.data(), std::max(begin, tally->first_), std::min(end - 1, tally->last_), counts_.data());
+    }
+}
+
 void Histogram::add(const float* values, int64_t count, float max_abs) {
     if (count <= 0) return;
     widen_to(range_exponent_for(max_abs));
     const float inverse_width = std::ldexp(1.0f, -(exponent_ + 1)) * kBins;
-    if (count < kBins) {  // too few values to repay clearing and adding the counter sets
+    if (count < kBins) {  // too few values to repay a tally
         for (int64_t i = 0; i < count; ++i) ++counts_[static_cast<size_t>(bin_index(values[i], inverse_width))];
         return;
     }
-    // Large tensors are binned by every thread into its own counts; integer sums make the result independent of
-    // the split.
+    // Large tensors are binned by every thread into its own tally (by one thread when called inside a parallel
+    // region, where a nested one would get a single thread anyway).
     constexpr int64_t kParallelFrom = 1 << 15;
-    const int threads = count >= kParallelFrom ? omp_get_max_threads() : 1;
-    std::vector<uint64_t> partial(static_cast<size_t>(threads - 1) * kBins, 0);
+    const int threads = count >= kParallelFrom && !omp_in_parallel() ? omp_get_max_threads() : 1;
+    std::vector<HistogramTally> tallies(static_cast<size_t>(threads));
+    std::vector<HistogramTally*> started(static_cast<size_t>(threads));
 #pragma omp parallel num_threads(threads)
     {
-        const int thread = omp_get_thread_num();
-        uint64_t* counts = thread == 0 ? counts_.data() : partial.data() + static_cast<size_t>(thread - 1) * kBins;
-        const int64_t begin = count * thread / threads, end = count * (thread + 1) / threads;
-        count_bins(values + begin, end - begin, inverse_width, counts);
-    }
-    for (int t = 1; t < threads; ++t) {
-        for (int b = 0; b < kBins; ++b) counts_[b] += partial[static_cast<size_t>(t - 1) * kBins + b];
+        const int thread = omp_get_thread_num(), team = omp_get_num_threads();
+        const int64_t begin = count * thread / team, end = count * (thread + 1) / team;
+        tallies[thread].reset(*this);
+        tallies[thread].add(values + begin, end - begin);
+        started[thread] = &tallies[thread];
+#pragma omp barrier
+        add_tallies(started, thread, team);
     }
 }
 

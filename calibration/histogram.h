@@ -9,6 +9,8 @@
 
 namespace pare {
 
+class HistogramTally;
+
 class Histogram {
 public:
     /// Number of bins; a power of two so that a doubling merges exact pairs.
@@ -22,6 +24,9 @@ public:
     void add(const float* values, int64_t count);
     /// The same, when the caller already knows max |value|.
     void add(const float* values, int64_t count, float max_abs);
+    /// Adds part `part` of `parts` of the bins of tallies started at this histogram's current range (threads add
+    /// disjoint parts at once); null entries are skipped.
+    void add_tallies(const std::vector<HistogramTally*>& tallies, int part, int parts);
     /// Adds another histogram's counts (any range: the narrower one is coarsened first).
     void merge(const Histogram& other);
 
@@ -44,6 +49,29 @@ public:
 private:
     int exponent_ = kMinExponent;
     std::vector<uint64_t> counts_;
+};
+
+/// One thread's counts of part of a batch at a histogram's range as it was when the tally started, so that threads
+/// can bin their share of a batch while it is in cache and the histogram adds the tallies afterwards (integer sums:
+/// the result does not depend on how the batch was split). Only the bins the values reach are cleared and added.
+class HistogramTally {
+public:
+    /// Starts an empty tally at `histogram`'s current range.
+    void reset(const Histogram& histogram);
+    /// Whether values of magnitude up to `max_abs` fall inside the range (otherwise the histogram must widen first).
+    bool covers(double max_abs) const { return max_abs < range_; }
+    /// Counts values inside the range.
+    void add(const float* values, int64_t count);
+
+private:
+    friend class Histogram;
+    void cover(int first, int last);  // clears the counters of bins first..last not cleared yet
+    static constexpr int kSets = 4;
+    int exponent_ = 0;
+    double range_ = 0.0;
+    float inverse_width_ = 0.0f;
+    int first_ = 0, last_ = -1;   // the bins cleared so far
+    std::vector<uint32_t> sets_;  // kSets counter sets of Histogram::kBins; 32 bits, so no batch overflows them
 };
 
 /// The smallest exponent e >= Histogram::kMinExponent with |value| < 2^e.

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 
+#include <omp.h>
+
 #include "core/simd.h"
 
 namespace pare {
@@ -91,8 +93,8 @@ Status TensorStats::add(const Tensor& value, int64_t first_sample, int64_t batch
     return accumulate(value, first_sample, batch_size, nullptr);
 }
 
-Status TensorStats::add_clamped(const Tensor& value, int64_t first_sample, int64_t batch_size,
-                                const TensorStats& input, float lo, float hi) {
+Status TensorStats::add_clamped(const Tensor& value, int64_t first_sample, int64_t batch_size, const TensorStats& input,
+                                float lo, float hi) {
     if (channel_axis_ >= 0 || input.last_first_sample_ != first_sample || input.last_rows_.empty()) {
         return add(value, first_sample, batch_size);
     }
@@ -119,22 +121,63 @@ Status TensorStats::accumulate(const Tensor& value, int64_t first_sample, int64_
     if (known_rows && static_cast<int64_t>(known_rows->size()) != rows) known_rows = nullptr;
 
     // Rows are scanned (unless their extremes are known) in parallel, then merged in order: the result does not
-    // depend on the thread count. The values the histogram counts are gathered in the same loop, while the row is in
-    // cache.
+    // depend on the thread count. Each thread gathers the values the histogram counts from its rows while they are
+    // in cache and bins them into its own tally at the histogram's current range; the threads then add the tallies,
+    // each a part of the bins. A thread whose rows reach beyond the range leaves its values to be counted after the
+    // histogram has widened (exact: widening merges whole bins).
     const HistogramPick pick = pick_for_histogram(rows, per_row, first_sample);
-    thread_local std::vector<float> chosen;  // reused: a fresh megabyte per call costs more in page faults
-    if (pick.period) chosen.resize(static_cast<size_t>(pick.starts[rows]));
-    float* const gathered = chosen.data();  // the workers below have their own (empty) thread_local copies
+    const int threads = count >= kParallelFrom && !omp_in_parallel() ? omp_get_max_threads() : 1;
     std::vector<RowRange> row_ranges(static_cast<size_t>(rows));
-#pragma omp parallel for schedule(static) if (count >= kParallelFrom)
-    for (int64_t row = 0; row < rows; ++row) {
-        const float* src = data + row * per_row;
-        row_ranges[row] = known_rows ? RowRange{(*known_rows)[row], true} : scan_row(src, per_row);
-        if (pick.period) gather_runs(src, per_row, pick.offsets[row], pick.period, gathered + pick.starts[row]);
+    std::vector<HistogramTally*> tallies(static_cast<size_t>(threads));
+    // Each thread's values left for after the widening, and the largest magnitude in its rows (the range to widen to).
+    struct Beyond {
+        const float* values = nullptr;
+        int64_t count = 0;
+        double max_abs = 0.0;
+    };
+    std::vector<Beyond> beyond(static_cast<size_t>(threads));
+#pragma omp parallel num_threads(threads)
+    {
+        // Reused across calls: allocated once per thread.
+        thread_local HistogramTally tally;
+        thread_local std::vector<float> picked;
+        const int thread = omp_get_thread_num(), team = omp_get_num_threads();
+        const int64_t first_row = rows * thread / team, end_row = rows * (thread + 1) / team;
+        if (pick.period) picked.resize(static_cast<size_t>(pick.starts[end_row] - pick.starts[first_row]));
+        double max_abs = 0.0;
+        bool finite = true;
+        for (int64_t row = first_row; row < end_row; ++row) {
+            const float* src = data + row * per_row;
+            RowRange& range = row_ranges[row];
+            range = known_rows ? RowRange{(*known_rows)[row], true} : scan_row(src, per_row);
+            finite = finite && range.finite;
+            if (!range.minmax.empty()) {
+                max_abs = std::max({max_abs, std::fabs(range.minmax.min), std::fabs(range.minmax.max)});
+            }
+            if (pick.period) {
+                gather_runs(src, per_row, pick.offsets[row], pick.period,
+                            picked.data() + pick.starts[row] - pick.starts[first_row]);
+            }
+        }
+        const float* values = pick.period ? picked.data() : data + first_row * per_row;
+        const int64_t value_count = pick.period ? static_cast<int64_t>(picked.size()) : (end_row - first_row) * per_row;
+        tally.reset(histogram_);
+        tallies[thread] = &tally;
+        if (finite && tally.covers(max_abs)) {
+            tally.add(values, value_count);
+        } else if (finite) {
+            beyond[thread] = Beyond{values, value_count, max_abs};
+        }
+#pragma omp barrier
+        histogram_.add_tallies(tallies, thread, team);
+#pragma omp barrier
+#pragma omp single
+        for (const Beyond& left : beyond) {
+            if (left.values) histogram_.add(left.values, left.count, static_cast<float>(left.max_abs));
+        }
     }
     last_first_sample_ = first_sample;
     last_rows_.resize(static_cast<size_t>(rows));
-    float max_abs = 0.0f;
     for (int64_t row = 0; row < rows; ++row) {
         const int64_t sample = first_sample + row;
         const RowRange& row_range = row_ranges[row];
@@ -143,21 +186,12 @@ Status TensorStats::accumulate(const Tensor& value, int64_t first_sample, int64_
         MinMax& half = halves_[total_samples_ > 0 && sample * 2 >= total_samples_ ? 1 : 0];
         half.merge(row_range.minmax);
         range_.merge(row_range.minmax);
-        if (!row_range.minmax.empty()) {
-            max_abs = std::max({max_abs, static_cast<float>(std::fabs(row_range.minmax.min)),
-                                static_cast<float>(std::fabs(row_range.minmax.max))});
-        }
         // Per sample, so the diagnostic does not depend on the batch size.
         const double range_max_abs = std::max(std::fabs(range_.min), std::fabs(range_.max));
         if (range_max_abs > settle_reference_ * 1.01) {
             settle_reference_ = range_max_abs;
             settled_at_ = sample + 1;
         }
-    }
-    if (pick.period) {
-        histogram_.add(gathered, pick.starts[rows], max_abs);
-    } else {
-        histogram_.add(data, count, max_abs);
     }
 
     if (channel_axis_ >= 0 && channel_axis_ < value.rank()) {

@@ -217,6 +217,40 @@ TEST_CASE("tensor stats: large samples are histogrammed through runs of values t
           uint64_t(expected_low));
 }
 
+TEST_CASE("tensor stats: a batch whose later rows widen the histogram counts the same as one value at a time") {
+    // Batch 1 sets the range to [-1, 1); in batch 2 the first half of the rows stay inside it (counted in a tally at
+    // that range) and the second half reach 40 (counted after the histogram widens). Both batches are large enough
+    // for the threads to split them. The result must equal binning every value straight into a histogram.
+    const int64_t rows = 16, per_row = 4000;
+    std::vector<float> small(static_cast<size_t>(rows * per_row)), mixed(small.size());
+    for (size_t i = 0; i < small.size(); ++i) {
+        small[i] = static_cast<float>(i % 997) / 997.0f - 0.5f;
+        const bool late_row = static_cast<int64_t>(i) / per_row >= rows / 2;
+        mixed[i] = late_row ? static_cast<float>(i % 401) / 10.0f : -static_cast<float>(i % 89) / 100.0f;
+    }
+    TensorStats stats("t", -1, 2 * rows);
+    REQUIRE(stats.add(tensor_from_vector<float>(small, {rows, per_row}), 0, rows).ok());
+    REQUIRE(stats.histogram().exponent() == 0);
+    REQUIRE(stats.add(tensor_from_vector<float>(mixed, {rows, per_row}), rows, rows).ok());
+    CHECK(stats.histogram().exponent() == 6);
+
+    // The same picks, one value at a time.
+    Histogram expected;
+    for (const std::vector<float>* batch : {&small, &mixed}) {
+        const int64_t first = batch == &small ? 0 : rows;
+        const int64_t period = kHistogramRun * ((per_row + kHistogramValuesPerSample - 1) / kHistogramValuesPerSample);
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t offset = histogram_run_offset(first + r, period);
+            for (int64_t p = offset; p < per_row; ++p) {
+                if ((p - offset) % period < kHistogramRun)
+                    expected.add(&(*batch)[static_cast<size_t>(r * per_row + p)], 1);
+            }
+        }
+    }
+    expected.widen_to(stats.histogram().exponent());
+    CHECK(stats.histogram().counts() == expected.counts());
+}
+
 TEST_CASE("tensor stats: histogram run offsets of consecutive samples spread over the period") {
     // Fibonacci hashing: (s x 2654435761 mod 2^32) x period / 2^32, checked against values computed by hand.
     CHECK(histogram_run_offset(0, 48) == 0);
