@@ -69,9 +69,8 @@ PARE_SIMD_CLONES BinSpan compute_bins(const float* values, int64_t count, float 
 }  // namespace
 
 void HistogramTally::reset(const Histogram& histogram) {
-    exponent_ = histogram.exponent();
     range_ = histogram.range();
-    inverse_width_ = std::ldexp(1.0f, -(exponent_ + 1)) * Histogram::kBins;
+    inverse_width_ = std::ldexp(1.0f, -(histogram.exponent() + 1)) * Histogram::kBins;
     first_ = 0;
     last_ = -1;
     sets_.resize(static_cast<size_t>(kSets) * Histogram::kBins);

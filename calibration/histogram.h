@@ -67,7 +67,6 @@ private:
     friend class Histogram;
     void cover(int first, int last);  // clears the counters of bins first..last not cleared yet
     static constexpr int kSets = 4;
-    int exponent_ = 0;
     double range_ = 0.0;
     float inverse_width_ = 0.0f;
     int first_ = 0, last_ = -1;   // the bins cleared so far
