@@ -7,15 +7,11 @@
 #   bench/bias_correction.sh [BUILD_DIR] [MODEL_DIR]
 # MODELS, SETTINGS (names from the list below) and VARIANTS ("off on": without and with the flag) select the rows.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-$here/../build}
-models=${2:-$here/../sample_data/fmnist}
+# shellcheck source=bench/preamble.sh
+source "$(dirname "$0")/preamble.sh"
 MODELS=${MODELS:-"mlp cnn resnet mobilenet vit"}
 SETTINGS=${SETTINGS:-"default per-tensor minmax per-tensor+minmax"}
 VARIANTS=${VARIANTS:-"off on"}
-pare="$build/apps/pare/pare"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 # shellcheck source=bench/quality_lib.sh
 source "$here/quality_lib.sh"

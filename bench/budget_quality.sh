@@ -8,16 +8,12 @@
 # was measured on, the evaluations the search made, the layers moved up (moved/quantized, then layer:precision), the
 # size ratio against the float file, and the 10k drop / agreement of the written model.
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-$here/../build}
-models=${2:-$here/../sample_data/fmnist}
+# shellcheck source=bench/preamble.sh
+source "$(dirname "$0")/preamble.sh"
 MODELS=${MODELS:-"mlp cnn resnet mobilenet vit"}
 MAX_DROP=${MAX_DROP:-0.1}
 LABELS=${LABELS:-1}
 SCHEME=${SCHEME:-int8}
-pare="$build/apps/pare/pare"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 labels=()
 [ "$LABELS" = 1 ] && labels=(--labels "$models/eval_y.npy")

@@ -8,18 +8,14 @@
 # come from each run's own report (timing.total_s, memory.peak_rss_bytes); calibration and evaluation runs alternate
 # REPEAT times and the fastest of each is kept.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-$here/../build}
-models=${2:-$here/../sample_data/fmnist}
+# shellcheck source=bench/preamble.sh
+source "$(dirname "$0")/preamble.sh"
 threads=${3:-2}
 MODELS=${MODELS:-"mlp cnn resnet mobilenet vit"}
 REPEAT=${REPEAT:-5}
 BATCH=${BATCH:-64}
-pare="$build/apps/pare/pare"
 data="$build/data/test_x.npy"
 [ -f "$data" ] || { echo "missing $data: run 'make testdata' first" >&2; exit 2; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 # Prints "seconds peak_rss_bytes" of a report.
 report_numbers() {

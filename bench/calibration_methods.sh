@@ -7,20 +7,17 @@
 # METHODS, MODELS and THREADS select what runs; EXTRA adds flags to every quantize command (e.g.
 # EXTRA="--activations s8-symmetric").
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-$here/../build}
-models=${2:-$here/../sample_data/fmnist}
+# shellcheck source=bench/preamble.sh
+source "$(dirname "$0")/preamble.sh"
 MODELS=${MODELS:-"mlp cnn resnet mobilenet vit"}
 METHODS=${METHODS:-"minmax percentile entropy mse"}
 THREADS=${THREADS:-2}
 EXTRA=${EXTRA:-}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 for m in $MODELS; do
     for method in $METHODS; do
         # shellcheck disable=SC2086  # EXTRA is a list of flags
-        "$build/apps/pare/pare" quantize "$models/$m.onnx" -o "$work/$m-$method.onnx" --data "$models/calib_x.npy" \
+        "$pare" quantize "$models/$m.onnx" -o "$work/$m-$method.onnx" --data "$models/calib_x.npy" \
             --calibration "$method" --eval-data "$models/eval_x.npy" --labels "$models/eval_y.npy" \
             --threads "$THREADS" --quiet --report "$work/$m-$method.json" $EXTRA > /dev/null
     done

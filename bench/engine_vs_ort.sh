@@ -9,9 +9,8 @@
 # pare runs on OpenMP: on a machine busier than its cores, set OMP_WAIT_POLICY=PASSIVE, or spinning threads that
 # wait for a descheduled peer can make 2-thread runs many times slower (see the engine notes in docs/).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-$here/../build}
-models=${2:-$here/../sample_data/fmnist}
+# shellcheck source=bench/preamble.sh
+source "$(dirname "$0")/preamble.sh"
 seconds=${3:-2}
 MODELS=${MODELS:-"mlp cnn resnet mobilenet vit"}
 METRIC=${METRIC:-best_samples_per_s}

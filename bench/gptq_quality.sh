@@ -6,14 +6,10 @@
 # top-1 agreement with it, and how many times smaller the quantized layers' weights and all weights are.
 # MODELS and SCHEMES (int4 = block 32, log4, int8) select the rows.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-$here/../build}
-models=${2:-$here/../sample_data/fmnist}
+# shellcheck source=bench/preamble.sh
+source "$(dirname "$0")/preamble.sh"
 MODELS=${MODELS:-"mlp cnn resnet vit mobilenet"}
 SCHEMES=${SCHEMES:-"int4 log4 int8"}
-pare="$build/apps/pare/pare"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 # shellcheck source=bench/quality_lib.sh
 source "$here/quality_lib.sh"

@@ -8,14 +8,10 @@
 # written weight bytes (every initializer), the same for the quantized layers' weights only, and the lowest weight SQNR
 # of any layer.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-$here/../build}
-models=${2:-$here/../sample_data/fmnist}
+# shellcheck source=bench/preamble.sh
+source "$(dirname "$0")/preamble.sh"
 MODELS=${MODELS:-"mlp cnn resnet mobilenet vit"}
 SCHEMES=${SCHEMES:-"log4 cb4 cb4c cb4t binary ternary"}
-pare="$build/apps/pare/pare"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 printf "%-10s %-10s %8s %10s %9s %8s %9s\n" model scheme drop_2k agreement weight_x layer_x sqnr_db
 for m in $MODELS; do

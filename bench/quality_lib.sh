@@ -1,5 +1,5 @@
 # Shared by the quality benchmarks (sourced): measuring a written model against its float model.
-# Needs $pare, $models (the sample model folder), $build and $work set by the caller.
+# Needs $pare, $models (the sample model folder), $build and $work (bench/preamble.sh sets them).
 
 # Prints "drop_points agreement" of an eval --compare report.
 drop_and_agreement() {

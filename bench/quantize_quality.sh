@@ -7,15 +7,11 @@
 # top-1 drop in points (negative: the quantized model is better) and the top-1 agreement with the float model on both
 # sets, and the file size ratio. MODELS and SCHEMES select the rows.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-$here/../build}
-models=${2:-$here/../sample_data/fmnist}
+# shellcheck source=bench/preamble.sh
+source "$(dirname "$0")/preamble.sh"
 MODELS=${MODELS:-"mlp cnn resnet mobilenet vit"}
 SCHEMES=${SCHEMES:-"int8 int16 dynamic fp16 int4 log4"}
-pare="$build/apps/pare/pare"
 [ -f "$build/data/test_x.npy" ] || { echo "missing $build/data/test_x.npy: run 'make testdata' first" >&2; exit 2; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 # shellcheck source=bench/quality_lib.sh
 source "$here/quality_lib.sh"

@@ -9,20 +9,17 @@
 # (import torch, load, evaluate float, calibrate, convert, evaluate int8), whose JSON also gives the job without the
 # import.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-$here/../build}
-models=${2:-$here/../sample_data/fmnist}
+# shellcheck source=bench/preamble.sh
+source "$(dirname "$0")/preamble.sh"
 THREADS=${THREADS:-2}
 REPEAT=${REPEAT:-3}
 BATCH=${BATCH:-64}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 now() { date +%s.%N; }
 for run in $(seq "$REPEAT"); do
     start=$(now)
-    "$build/apps/pare/pare" quantize "$models/cnn.onnx" -o "$work/cnn_int8.onnx" --data "$models/calib_x.npy" \
+    "$pare" quantize "$models/cnn.onnx" -o "$work/cnn_int8.onnx" --data "$models/calib_x.npy" \
         --eval-data "$models/eval_x.npy" --labels "$models/eval_y.npy" --batch "$BATCH" --threads "$THREADS" \
         --quiet --report "$work/pare.json" > /dev/null
     pare_seconds=$(echo "$(now) - $start" | bc -l)

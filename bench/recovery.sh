@@ -8,15 +8,11 @@
 # model is better), the top-1 agreement with the float model, and what the flag touched (from the report).
 # MODELS and VARIANTS select the rows; SCHEME=int16 measures the int16 scheme instead.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-$here/../build}
-models=${2:-$here/../sample_data/fmnist}
+# shellcheck source=bench/preamble.sh
+source "$(dirname "$0")/preamble.sh"
 MODELS=${MODELS:-"mlp cnn resnet mobilenet vit"}
 VARIANTS=${VARIANTS:-"plain equalize smoothquant0.5 bias-correction"}
 SCHEME=${SCHEME:-int8}
-pare="$build/apps/pare/pare"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 # shellcheck source=bench/quality_lib.sh
 source "$here/quality_lib.sh"
