@@ -79,17 +79,17 @@ public:
         const double taken = smoothing_share(i - nonzeros, nonzeros);
         // Groups: each one's mass (of the unclipped histogram), non-zero reference bins and smoothed reference mass.
         const int merged = i / levels;
+        groups_.resize(static_cast<size_t>(levels));
         int64_t quantized_nonzeros = 0;
         double quantized_total = 0.0;
         for (int level = 0; level < levels; ++level) {
-            const Group g = group(level, merged, levels, i, last);
+            const Group& g = groups_[level] = group(level, merged, levels, i, last);
             if (g.nonzeros > 0 && g.mass > 0) quantized_nonzeros += g.nonzeros, quantized_total += g.mass;
         }
         if (quantized_total <= 0) return INFINITY;
         const double quantized_taken = smoothing_share(i - quantized_nonzeros, quantized_nonzeros);
         double sum = 0.0;
-        for (int level = 0; level < levels; ++level) {
-            const Group g = group(level, merged, levels, i, last);
+        for (const Group& g : groups_) {
             if (g.nonzeros == 0) continue;
             const double value = g.mass > 0 ? g.mass / g.nonzeros - quantized_taken : kEpsilon;
             sum -= (g.reference_mass - g.nonzeros * taken) * std::log(value);
@@ -138,6 +138,7 @@ private:
     std::vector<int64_t> nonzero_;                 // prefix counts of its non-zero bins
     std::vector<double> plain_entropy_;            // prefix sums of m log m
     mutable std::vector<double> smoothed_, logs_;  // scratch
+    mutable std::vector<Group> groups_;            // scratch: this candidate's groups
 };
 
 // TensorRT's entropy calibration over |x|: the threshold whose quantized distribution loses the least information
