@@ -170,10 +170,15 @@ Status TensorStats::accumulate(const Tensor& value, int64_t first_sample, int64_
         }
 #pragma omp barrier
         histogram_.add_tallies(tallies, thread, team);
+        // Every thread reads the same answer after the barrier, so all or none wait at the next one: a batch inside
+        // the current range (nearly all of them) syncs the team once.
+        const bool widens = std::any_of(beyond.begin(), beyond.end(), [](const Beyond& b) { return b.values; });
+        if (widens) {
 #pragma omp barrier
-#pragma omp single
-        for (const Beyond& left : beyond) {
-            if (left.values) histogram_.add(left.values, left.count, static_cast<float>(left.max_abs));
+#pragma omp single nowait
+            for (const Beyond& left : beyond) {
+                if (left.values) histogram_.add(left.values, left.count, static_cast<float>(left.max_abs));
+            }
         }
     }
     last_first_sample_ = first_sample;
