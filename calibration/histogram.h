@@ -66,7 +66,7 @@ public:
 private:
     friend class Histogram;
     void cover(int first, int last);  // clears the counters of bins first..last not cleared yet
-    static constexpr int kSets = 4;
+    static constexpr int kSets = 2;
     double range_ = 0.0;
     float inverse_width_ = 0.0f;
     int first_ = 0, last_ = -1;   // the bins cleared so far
