@@ -21,15 +21,16 @@ double Histogram::range() const { return std::ldexp(1.0, exponent_); }
 uint64_t Histogram::total() const { return std::accumulate(counts_.begin(), counts_.end(), uint64_t(0)); }
 
 void Histogram::widen_to(int exponent) {
-    while (exponent_ < exponent) {
-        // New bin j covers old bins 2j - B/2 and 2j - B/2 + 1 (the old range is the middle half of the new one).
-        std::vector<uint64_t> wider(kBins, 0);
-        for (int old_bin = 0; old_bin < kBins; ++old_bin) {
-            wider[(old_bin + kBins / 2) / 2] += counts_[old_bin];
-        }
-        counts_ = std::move(wider);
-        ++exponent_;
-    }
+    if (exponent <= exponent_) return;
+    // One doubling sends old bin b to (b + B/2) / 2 (the old range is the middle half of the new one); d of them, by
+    // composing the floors, to (b + B/2 (2^d - 1)) / 2^d. Beyond log2(B) + 1 doublings every old bin lands in one of
+    // the two bins around zero, as it does with more, so d is capped there (and 2^d cannot overflow).
+    const int doublings = std::min(exponent - exponent_, 13);
+    const int64_t offset = int64_t(kBins / 2) * ((int64_t(1) << doublings) - 1);
+    std::vector<uint64_t> wider(kBins, 0);
+    for (int old_bin = 0; old_bin < kBins; ++old_bin) wider[(old_bin + offset) >> doublings] += counts_[old_bin];
+    counts_ = std::move(wider);
+    exponent_ = exponent;
 }
 
 void Histogram::add(const float* values, int64_t count) {

@@ -54,6 +54,23 @@ TEST_CASE("histogram bins hand-checked values") {
     CHECK(h.total() == 4);
 }
 
+TEST_CASE("widening by many doublings at once equals widening one doubling at a time") {
+    // Values over the whole range, so every bin holds a different count and a misplaced bin shows.
+    Histogram h;
+    std::vector<float> values;
+    for (int i = 0; i < 3 * Histogram::kBins; ++i) values.push_back(std::ldexp(float(i % 997) - 498.0f, -12));
+    h.add(values.data(), static_cast<int64_t>(values.size()));
+    for (int doublings : {1, 2, 5, 12, 13, 14, 40}) {
+        Histogram stepwise = h, at_once = h;
+        for (int d = 1; d <= doublings; ++d) stepwise.widen_to(h.exponent() + d);
+        at_once.widen_to(h.exponent() + doublings);
+        CAPTURE(doublings);
+        CHECK(at_once.exponent() == stepwise.exponent());
+        CHECK(at_once.counts() == stepwise.counts());
+        CHECK(at_once.total() == h.total());
+    }
+}
+
 TEST_CASE("histograms are identical whatever the batch grouping and merge order") {
     const std::vector<float> values = fixture_values();
     const Histogram whole = histogram_of(values);
