@@ -47,8 +47,7 @@ Status DnnlKernel::prepare(const std::vector<InputInfo>& inputs, std::vector<Out
     single_thread_ = false;
     Status status;
     const int threads = omp_get_max_threads();
-    const Status thrown =
-        dnnl_call(node_->describe(), ErrorCode::kUnsupported, [&] { status = prepare_dnnl(inputs, outputs); });
+    const Status thrown = dnnl_call(*node_, ErrorCode::kUnsupported, [&] { status = prepare_dnnl(inputs, outputs); });
     if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
     if (!thrown.ok()) status = thrown;
     if (status.code() != ErrorCode::kUnsupported) return status;
@@ -67,8 +66,7 @@ Status DnnlKernel::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& o
     if (fallback_) return fallback_->run(inputs, outputs);
     Status status;
     const SingleThreadScope scope(single_thread_);
-    const Status thrown =
-        dnnl_call(node_->describe(), ErrorCode::kInternal, [&] { status = run_dnnl(inputs, outputs); });
+    const Status thrown = dnnl_call(*node_, ErrorCode::kInternal, [&] { status = run_dnnl(inputs, outputs); });
     return thrown.ok() ? status : thrown;
 }
 

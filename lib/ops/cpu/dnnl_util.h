@@ -39,11 +39,11 @@ bool append_activation(dnnl::post_ops& ops, const Activation& activation);
 
 /// Runs `body`, turning a oneDNN exception into `code` with the node description and oneDNN's message.
 template <class F>
-Status dnnl_call(const std::string& what, ErrorCode code, F&& body) {
+Status dnnl_call(const Node& node, ErrorCode code, F&& body) {
     try {
         body();
     } catch (const dnnl::error& e) {
-        return Status(code, what + ": oneDNN: " + e.what());
+        return Status(code, node.describe() + ": oneDNN: " + e.what());  // described only then: it builds a string
     }
     return Status();
 }
