@@ -4,8 +4,8 @@
 #include <map>
 #include <set>
 
+#include "calibration/monotone_map.h"
 #include "core/progress.h"
-#include "graph/pass_util.h"
 #include "report/model_runner.h"
 
 namespace pare {
@@ -36,17 +36,6 @@ std::map<std::string, std::string> value_copies(const Graph& graph) {
     return copies;
 }
 
-std::map<std::string, Clamp> value_clamps(const Graph& graph) {
-    std::map<std::string, Clamp> clamps;
-    for (const Node& node : graph.nodes) {
-        if (node.proto.output_size() != 1 || node.proto.input_size() == 0) continue;
-        if (const auto bounds = activation_bounds(graph, node)) {
-            clamps[node.proto.output(0)] = Clamp{node.input(0), bounds->first, bounds->second};
-        }
-    }
-    return clamps;
-}
-
 Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const SessionOptions& options,
                                    const CalibrateConfig& config) {
     if (config.batch <= 0) return usage_error("the calibration batch size must be positive");
@@ -62,7 +51,7 @@ Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const S
     // Without per-channel ranges (axis 1 or the last axis) the statistics ignore element order: channels-last values
     // need no transposing.
     observing.observe_any_layout = !config.per_channel && config.last_axis_channels.empty();
-    const std::map<std::string, Clamp> clamps = value_clamps(model.graph);
+    const std::map<std::string, MonotoneMap> maps = monotone_values(model.graph);
     ModelRunner runner(model, observing, "calibration");
     PARE_RETURN_IF_ERROR(dataset.check_against(runner.input_types()));
     // The last, partial batch is padded to a full one (so memory peaks with the first batch and one session serves
@@ -88,12 +77,13 @@ Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const S
             shape[0] = batch_size;
             rows = Tensor(value.dtype(), shape, value.buffer(), value.offset());
         }
-        // A Relu's or Clip's extremes follow from its input's, when that was observed in this batch.
-        const auto clamp = clamps.find(name);
-        const auto input = clamp == clamps.end() ? table.tensors.end() : table.tensors.find(clamp->second.input);
-        failure = input == table.tensors.end() ? it->second.add(rows, batch_start, batch_size)
-                                               : it->second.add_clamped(rows, batch_start, batch_size, input->second,
-                                                                        clamp->second.lo, clamp->second.hi);
+        // The extremes of a Relu, a Clip or an arithmetic with a constant follow from its input's, when that was
+        // observed in this batch.
+        const auto map = maps.find(name);
+        const auto input = map == maps.end() ? table.tensors.end() : table.tensors.find(map->second.input);
+        failure = input == table.tensors.end()
+                      ? it->second.add(rows, batch_start, batch_size)
+                      : it->second.add_mapped(rows, batch_start, batch_size, input->second, map->second);
     });
 
     Progress progress("calibrate", dataset.samples());

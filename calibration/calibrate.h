@@ -29,15 +29,6 @@ std::vector<std::string> activation_names(const Graph& graph);
 /// value first computed: they share its statistics, which are collected once.
 std::map<std::string, std::string> value_copies(const Graph& graph);
 
-/// A value computed as min(max(input, lo), hi) element by element.
-struct Clamp {
-    std::string input;
-    float lo, hi;
-};
-/// The outputs of Relu and of Clip with constant bounds: their extremes follow from their input's
-/// (TensorStats::add_clamped), so they are not scanned again.
-std::map<std::string, Clamp> value_clamps(const Graph& graph);
-
 /// Runs every sample of `dataset` (in its order) through `model` and returns the statistics. The table's model
 /// and dataset fields are left for the caller.
 Result<CalibrationTable> calibrate(const Model& model, Dataset& dataset, const SessionOptions& options,

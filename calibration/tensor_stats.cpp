@@ -7,6 +7,7 @@
 
 #include <omp.h>
 
+#include "calibration/monotone_map.h"
 #include "core/simd.h"
 
 namespace pare {
@@ -93,17 +94,16 @@ Status TensorStats::add(const Tensor& value, int64_t first_sample, int64_t batch
     return accumulate(value, first_sample, batch_size, nullptr);
 }
 
-Status TensorStats::add_clamped(const Tensor& value, int64_t first_sample, int64_t batch_size, const TensorStats& input,
-                                float lo, float hi) {
+Status TensorStats::add_mapped(const Tensor& value, int64_t first_sample, int64_t batch_size, const TensorStats& input,
+                               const MonotoneMap& map) {
     if (channel_axis_ >= 0 || input.last_first_sample_ != first_sample || input.last_rows_.empty()) {
         return add(value, first_sample, batch_size);
     }
-    // min(max(x, lo), hi) is monotone: each row's extremes are the input row's, clamped the same way.
-    std::vector<MinMax> rows = input.last_rows_;
-    for (MinMax& row : rows) {
-        if (row.empty()) continue;
-        row.min = std::min(std::max(row.min, double(lo)), double(hi));
-        row.max = std::min(std::max(row.max, double(lo)), double(hi));
+    std::vector<MinMax> rows(input.last_rows_.size());
+    for (size_t row = 0; row < rows.size(); ++row) {
+        const std::optional<MinMax> image = map.apply(input.last_rows_[row]);
+        if (!image) return add(value, first_sample, batch_size);  // it overflowed: the scan names the sample
+        rows[row] = *image;
     }
     return accumulate(value, first_sample, batch_size, &rows);
 }

@@ -27,6 +27,8 @@ struct MinMax {
     }
 };
 
+struct MonotoneMap;
+
 /// Histograms count at most this many values of each sample of a tensor: a larger sample contributes runs of
 /// kHistogramRun consecutive values, one run every kHistogramRun x k values (k = ceil(values / this)), from an offset
 /// that varies with the sample's index, so every position is counted across samples and the histogram still depends
@@ -53,11 +55,12 @@ public:
     /// Adds one batch of `batch_size` samples; `first_sample` is the index of its first sample in the whole run.
     /// NaN or Inf is an error naming the tensor and the sample.
     Status add(const Tensor& value, int64_t first_sample, int64_t batch_size);
-    /// The same for `value` = min(max(`input`, lo), hi) element by element (Relu, Clip), `input` having just added
-    /// this batch: the extremes come from the input's rows instead of a scan of every value (the histogram still
-    /// counts this tensor's own values). Falls back to add() when the input did not see this batch, or per channel.
-    Status add_clamped(const Tensor& value, int64_t first_sample, int64_t batch_size, const TensorStats& input,
-                       float lo, float hi);
+    /// The same for `value` = `map`(`input`) element by element, `input` having just added this batch: the extremes
+    /// come from the input's rows instead of a scan of every value (the histogram still counts this tensor's own
+    /// values). Falls back to add() when the input did not see this batch, per channel, and when a mapped extreme
+    /// is not finite (add() then names the sample).
+    Status add_mapped(const Tensor& value, int64_t first_sample, int64_t batch_size, const TensorStats& input,
+                      const MonotoneMap& map);
     /// Adds another collector's statistics of the same tensor (e.g. from another worker). The settle index keeps
     /// the larger one.
     void merge(const TensorStats& other);
@@ -93,7 +96,7 @@ private:
     int64_t samples_ = 0;
     int64_t settled_at_ = 0;
     double settle_reference_ = 0.0;
-    // The last batch added: its first sample and each row's extremes (for add_clamped of a tensor computed from it).
+    // The last batch added: its first sample and each row's extremes (for add_mapped of a tensor computed from it).
     int64_t last_first_sample_ = -1;
     std::vector<MinMax> last_rows_;
 };

@@ -2,13 +2,16 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <random>
 
 #include <nlohmann/json.hpp>
 
 #include "calibration/calibration_table.h"
+#include "calibration/monotone_map.h"
 #include "calibration/range_methods.h"
 #include "calibration/tensor_stats.h"
+#include "model_builder.h"
 #include "test_helpers.h"
 
 using namespace pare;
@@ -280,43 +283,103 @@ TEST_CASE("tensor stats: histogram run offsets of consecutive samples spread ove
     }
 }
 
-TEST_CASE("tensor stats: a clamped tensor's statistics from its input's extremes equal those of a full scan") {
-    // 8 samples of 3000 values of a Relu6's input and output (Clip 0..6); batches of 4. add_clamped takes each row's
+TEST_CASE("tensor stats: a mapped tensor's statistics from its input's extremes equal those of a full scan") {
+    // 8 samples of 3000 values of an input and of each map's output; batches of 4. add_mapped takes each row's
     // extremes from the input's; everything must match adding the output by itself, and a batch the input did not
     // see falls back to the scan.
     const int64_t per_sample = 3000, samples = 8, batch = 4;
-    std::vector<float> x(static_cast<size_t>(per_sample * samples)), y(x.size());
+    std::vector<float> x(static_cast<size_t>(per_sample * samples));
     for (size_t i = 0; i < x.size(); ++i) {
         x[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)) * (1.0 + static_cast<double>(i % 97)) / 8.0);
-        y[i] = std::min(std::max(x[i], 0.0f), 6.0f);
     }
-    TensorStats input("x", -1, samples), scanned("y", -1, samples), clamped("y", -1, samples);
-    for (int64_t first = 0; first < samples; first += batch) {
-        const auto slice = [&](const std::vector<float>& v) {
-            return tensor_from_vector<float>(
-                std::vector<float>(v.begin() + first * per_sample, v.begin() + (first + batch) * per_sample),
-                {batch, per_sample});
-        };
-        REQUIRE(input.add(slice(x), first, batch).ok());
-        REQUIRE(scanned.add(slice(y), first, batch).ok());
-        REQUIRE(clamped.add_clamped(slice(y), first, batch, input, 0.0f, 6.0f).ok());
+    using Kind = MonotoneMap::Kind;
+    // Relu6 (biting on both sides: x spans about -12..12), and arithmetic that keeps or swaps the ends.
+    const std::vector<std::pair<MonotoneMap, std::function<float(float)>>> maps = {
+        {{"x", Kind::kClamp, 0.0f, 6.0f}, [](float v) { return std::min(std::max(v, 0.0f), 6.0f); }},
+        {{"x", Kind::kAdd, 1.25f}, [](float v) { return v + 1.25f; }},
+        {{"x", Kind::kMul, -0.3f}, [](float v) { return v * -0.3f; }},
+        {{"x", Kind::kDiv, 1.41421356f}, [](float v) { return v / 1.41421356f; }},
+        {{"x", Kind::kSubtractFrom, 2.0f}, [](float v) { return 2.0f - v; }}};
+    for (const auto& [map, f] : maps) {
+        CAPTURE(static_cast<int>(map.kind));
+        std::vector<float> y(x.size());
+        std::transform(x.begin(), x.end(), y.begin(), f);
+        TensorStats input("x", -1, samples), scanned("y", -1, samples), mapped("y", -1, samples);
+        for (int64_t first = 0; first < samples; first += batch) {
+            const auto slice = [&](const std::vector<float>& v) {
+                return tensor_from_vector<float>(
+                    std::vector<float>(v.begin() + first * per_sample, v.begin() + (first + batch) * per_sample),
+                    {batch, per_sample});
+            };
+            REQUIRE(input.add(slice(x), first, batch).ok());
+            REQUIRE(scanned.add(slice(y), first, batch).ok());
+            REQUIRE(mapped.add_mapped(slice(y), first, batch, input, map).ok());
+        }
+        CHECK(mapped.range().min == scanned.range().min);
+        CHECK(mapped.range().max == scanned.range().max);
+        CHECK(mapped.first_half().max == scanned.first_half().max);
+        CHECK(mapped.second_half().min == scanned.second_half().min);
+        CHECK(mapped.settled_at() == scanned.settled_at());
+        CHECK(mapped.histogram().counts() == scanned.histogram().counts());
+        // The input saw samples 4..7 last: for samples 0..3 the mapped stats scan their own values.
+        TensorStats fallback("y", -1, samples);
+        std::vector<float> shifted(y.begin(), y.begin() + batch * per_sample);
+        shifted[5] = 100.0f;  // outside what the map of the input could give: only a scan sees it
+        REQUIRE(
+            fallback.add_mapped(tensor_from_vector<float>(shifted, {batch, per_sample}), 0, batch, input, map).ok());
+        CHECK(fallback.range().max == 100.0);
     }
-    REQUIRE(input.range().min < 0.0);
-    REQUIRE(input.range().max > 6.0);  // the clamp bites on both sides
-    CHECK(clamped.range().min == scanned.range().min);
-    CHECK(clamped.range().max == scanned.range().max);
-    CHECK(clamped.first_half().max == scanned.first_half().max);
-    CHECK(clamped.second_half().min == scanned.second_half().min);
-    CHECK(clamped.settled_at() == scanned.settled_at());
-    CHECK(clamped.histogram().counts() == scanned.histogram().counts());
-    // The input saw samples 4..7 last: for samples 0..3 the clamped stats scan their own values.
-    TensorStats fallback("y", -1, samples);
-    const std::vector<float> first_rows(y.begin(), y.begin() + batch * per_sample);
-    std::vector<float> shifted = first_rows;
-    shifted[5] = 100.0f;  // outside what a clamp of the input could give: only a scan sees it
-    REQUIRE(fallback.add_clamped(tensor_from_vector<float>(shifted, {batch, per_sample}), 0, batch, input, 0.0f, 6.0f)
-                .ok());
-    CHECK(fallback.range().max == 100.0);
+}
+
+TEST_CASE("tensor stats: a map that overflows falls back to the scan, which names the sample") {
+    // x * 1e38 overflows to infinity for |x| > 3.4: the mapped extremes are infinite, so the scan runs and reports.
+    const std::vector<float> x = {0.5f, -1.0f, 2.0f, 1.0f, 7.0f, -0.25f};
+    std::vector<float> y(x.size());
+    std::transform(x.begin(), x.end(), y.begin(), [](float v) { return v * 1e38f; });
+    TensorStats input("x", -1, 2), mapped("y", -1, 2);
+    REQUIRE(input.add(tensor_from_vector<float>(x, {2, 3}), 0, 2).ok());
+    const Status status = mapped.add_mapped(tensor_from_vector<float>(y, {2, 3}), 0, 2, input,
+                                            MonotoneMap{"x", MonotoneMap::Kind::kMul, 1e38f});
+    CHECK(status.code() == ErrorCode::kInvalidInput);
+    CHECK(status.message() == "tensor 'y' has Inf for sample 1");
+}
+
+TEST_CASE("monotone values: Relu, Clip and arithmetic with a scalar constant, the right way round") {
+    Graph graph;
+    const auto scalar = [&](const std::string& name, float v) {
+        graph.set_initializer(name, tensor_from_vector<float>({v}, {}));
+        return name;
+    };
+    const auto node = [&](const std::string& op, const std::vector<std::string>& inputs, const std::string& output) {
+        graph.nodes.push_back(pare_test::make_node(op, inputs, {output}));
+    };
+    node("Relu", {"x"}, "relu");
+    node("Clip", {"x", scalar("zero", 0.0f), scalar("six", 6.0f)}, "relu6");
+    node("Add", {scalar("c_add", 1.5f), "x"}, "add");
+    node("Sub", {"x", scalar("c_sub", 2.0f)}, "sub");
+    node("Sub", {"c_sub", "x"}, "sub_from");
+    node("Mul", {"x", scalar("c_mul", -3.0f)}, "mul");
+    node("Mul", {"x", "zero"}, "by_zero");
+    node("Div", {"x", scalar("c_div", 4.0f)}, "div");
+    node("Div", {"c_div", "x"}, "reciprocal");
+    node("Add", {"x", "x"}, "twice");
+    const auto maps = monotone_values(graph);
+    using Kind = MonotoneMap::Kind;
+    const auto kind_of = [&](const std::string& name) { return maps.at(name).kind; };
+    CHECK(kind_of("relu") == Kind::kClamp);
+    CHECK(kind_of("relu6") == Kind::kClamp);
+    CHECK(maps.at("relu6").b == 6.0f);
+    CHECK(kind_of("add") == Kind::kAdd);
+    CHECK(maps.at("add").a == 1.5f);
+    CHECK(kind_of("sub") == Kind::kAdd);
+    CHECK(maps.at("sub").a == -2.0f);
+    CHECK(kind_of("sub_from") == Kind::kSubtractFrom);
+    CHECK(kind_of("mul") == Kind::kMul);
+    CHECK(kind_of("div") == Kind::kDiv);
+    CHECK(maps.at("div").input == "x");
+    CHECK(maps.count("by_zero") == 0);     // all zeros: their signs are the scan's to find
+    CHECK(maps.count("reciprocal") == 0);  // 4 / x is not monotone across zero
+    CHECK(maps.count("twice") == 0);
 }
 
 TEST_CASE("calibration table round-trips through JSON") {
