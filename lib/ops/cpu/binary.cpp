@@ -88,23 +88,18 @@ protected:
         outputs = {OutputInfo{DType::kF32, y}};
         if (shape_numel(y) == 0) return unsupported("an empty tensor");
         swapped_ = inputs[0].shape != y;
-        block_ = 0;
-        if (has_plain_loop(algorithm_) && (inputs[0].shape != y || inputs[1].shape != y)) {
-            const Shape& part = inputs[swapped_ ? 0 : 1].shape;
-            Shape padded(y.size() - part.size(), 1);
-            padded.insert(padded.end(), part.begin(), part.end());
-            if (inputs[swapped_ ? 1 : 0].shape == y) block_ = trailing_block(y, padded);
-            if (block_ > 0) {
-                rows_ = shape_numel(y) / block_;
-                set_work(static_cast<double>(shape_numel(y)), 8.0 * static_cast<double>(shape_numel(y)));
-                return Status();
-            }
-        }
-        if (swapped_ && (!commutative_ || inputs[1].shape != y)) return unsupported("the first operand broadcasts");
+        // The operand with y's shape (if either has it), and the other one padded with leading 1s to y's rank.
         const Shape& full = inputs[swapped_ ? 1 : 0].shape;
         const Shape& other = inputs[swapped_ ? 0 : 1].shape;
-        Shape padded(full.size() - other.size(), 1);
+        Shape padded(y.size() - other.size(), 1);
         padded.insert(padded.end(), other.begin(), other.end());
+        block_ = has_plain_loop(algorithm_) && full == y && other != y ? trailing_block(y, padded) : 0;
+        if (block_ > 0) {
+            rows_ = shape_numel(y) / block_;
+            set_work(static_cast<double>(shape_numel(y)), 8.0 * static_cast<double>(shape_numel(y)));
+            return Status();
+        }
+        if (swapped_ && (!commutative_ || full != y)) return unsupported("the first operand broadcasts");
         set_work(static_cast<double>(shape_numel(y)), 12.0 * static_cast<double>(shape_numel(y)));
         const dnnl::memory::desc src0 = plain_desc(full, DType::kF32), src1 = plain_desc(padded, DType::kF32);
         const dnnl::binary::primitive_desc pd(dnnl::binary::desc(algorithm_, src0, src1, src0), dnnl_engine());
