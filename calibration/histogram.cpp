@@ -4,8 +4,6 @@
 #include <cmath>
 #include <numeric>
 
-#include <omp.h>
-
 #include "core/simd.h"
 
 namespace pare {
@@ -142,22 +140,12 @@ void Histogram::add(const float* values, int64_t count, float max_abs) {
         for (int64_t i = 0; i < count; ++i) ++counts_[static_cast<size_t>(bin_index(values[i], inverse_width))];
         return;
     }
-    // Large tensors are binned by every thread into its own tally (by one thread when called inside a parallel
-    // region, where a nested one would get a single thread anyway).
-    constexpr int64_t kParallelFrom = 1 << 15;
-    const int threads = count >= kParallelFrom && !omp_in_parallel() ? omp_get_max_threads() : 1;
-    std::vector<HistogramTally> tallies(static_cast<size_t>(threads));
-    std::vector<HistogramTally*> started(static_cast<size_t>(threads));
-#pragma omp parallel num_threads(threads)
-    {
-        const int thread = omp_get_thread_num(), team = omp_get_num_threads();
-        const int64_t begin = count * thread / team, end = count * (thread + 1) / team;
-        tallies[thread].reset(*this);
-        tallies[thread].add(values + begin, end - begin);
-        started[thread] = &tallies[thread];
-#pragma omp barrier
-        add_tallies(started, thread, team);
-    }
+    // A tally's two counter sets keep runs of equal values from serializing the increments. (Calibration bins a
+    // batch in parallel, a tally per thread, in TensorStats; this serves the values it leaves for after widening.)
+    HistogramTally tally;
+    tally.reset(*this);
+    tally.add(values, count);
+    add_tallies({&tally}, 0, 1);
 }
 
 void Histogram::merge(const Histogram& other) {
